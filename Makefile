@@ -1,0 +1,145 @@
+# walship: one non-recursive Makefile.
+#
+#   make            build bin/walship (installs missing packages first)
+#   make check      build and run every test, unit and integration
+#   make check-asan the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make valgrind   the unit tests under valgrind (leak check)
+#   make deps       install missing Debian and npm packages
+#   make demo       replicate a demo database to a local directory and restore it
+#   make bench      walship against Litestream v0.3.13, side by side
+
+BUILD    ?= build
+SANITIZE ?=
+CC       ?= cc
+
+# Every folder holding code of the binary. Sources are found by wildcard, so a
+# new file needs no Makefile change.
+MODULES := common config cli ipc replica sqlitewal s3 supervisor walreader \
+	uploader compactor
+
+PKGS := sqlite3 libcurl libcrypto libevent nanomsg yaml-0.1 liblz4 expat libseccomp
+
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wimplicit-fallthrough \
+	-Wno-missing-field-initializers
+HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE
+OPT := -O2 -g
+ifeq ($(SANITIZE),1)
+OPT := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+HARDEN := -fPIE
+endif
+ifeq ($(NOOPT),1)
+OPT := -O0 -g
+HARDEN := -fPIE
+endif
+
+INCS := $(addprefix -I,$(MODULES))
+CFLAGS_ALL = -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(INCS) $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = $(OPT) -pie -Wl,-z,relro,-z,now $(LDFLAGS)
+LIBS_ALL = $(PKG_LIBS) -lm
+
+SRCS := $(sort $(wildcard $(addsuffix /*.c,$(MODULES))))
+OBJS := $(SRCS:%.c=$(BUILD)/obj/%.o)
+
+ifeq ($(BUILD),build)
+BIN := bin/walship
+else
+BIN := $(BUILD)/bin/walship
+endif
+
+.PHONY: all deps check check-unit check-integ check-asan valgrind demo bench \
+	clean format
+
+all: $(BIN)
+
+# Package flags are computed once, after the packages are there, and kept in a
+# file that make includes (and remakes first when missing).
+DEPS_STAMP := build/.deps-stamp
+$(DEPS_STAMP): scripts/install-deps.sh
+	@mkdir -p build
+	@./scripts/install-deps.sh
+	@touch $@
+
+deps:
+	@./scripts/install-deps.sh
+	@mkdir -p build && touch $(DEPS_STAMP)
+
+build/pkg.mk: $(DEPS_STAMP)
+	@echo "PKG_CFLAGS := $$(pkg-config --cflags $(PKGS))" > $@.tmp
+	@echo "PKG_LIBS := $$(pkg-config --libs $(PKGS))" >> $@.tmp
+	@mv $@.tmp $@
+
+ifeq ($(filter clean deps format,$(MAKECMDGOALS)),)
+-include build/pkg.mk
+endif
+
+# A change of compiler flags rebuilds everything (the flags stamp).
+FLAGS_STAMP := $(BUILD)/.flags
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL)' | cmp -s - $@ || \
+		echo '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL)' > $@
+FORCE:
+
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP) build/pkg.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BIN): $(OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(OBJS) $(LIBS_ALL)
+
+# ---------------------------------------------------------------------------
+# Unit tests: tests/unit/NAME_test.c links the objects named in UNIT_NAME and
+# nothing else, so each test proves its module stands alone.
+# ---------------------------------------------------------------------------
+O := $(BUILD)/obj
+UNIT_log      := $(O)/common/log.o
+UNIT_flags    := $(O)/cli/flags.o $(O)/common/log.o
+UNIT_table    := $(O)/common/table.o
+UNIT_config   := $(O)/config/config.o $(O)/config/duration.o \
+	$(O)/config/envexpand.o $(O)/config/replica_url.o $(O)/common/log.o
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
+UNIT_NAMES := $(UNIT_SRCS:tests/unit/%_test.c=%)
+UNIT_BINS := $(UNIT_NAMES:%=$(BUILD)/tests/%_test)
+
+$(BUILD)/obj/tests/%.o: tests/%.c $(FLAGS_STAMP) build/pkg.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -MMD -MP -c $< -o $@
+
+.SECONDARY:
+.SECONDEXPANSION:
+$(BUILD)/tests/%_test: $(BUILD)/obj/tests/unit/%_test.o $$(UNIT_$$*)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+check: $(BIN) $(UNIT_BINS)
+	@BUILD=$(BUILD) WALSHIP=$(abspath $(BIN)) ./tests/run-tests.sh $(UNIT_BINS)
+
+check-unit: $(BIN) $(UNIT_BINS)
+	@BUILD=$(BUILD) WALSHIP=$(abspath $(BIN)) ./tests/run-tests.sh --unit-only $(UNIT_BINS)
+
+check-asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 check
+
+valgrind:
+	@$(MAKE) --no-print-directory BUILD=build/noopt NOOPT=1 \
+		$(addprefix build/noopt/tests/,$(UNIT_NAMES:%=%_test))
+	@VALGRIND=1 ./tests/run-tests.sh --unit-only \
+		$(addprefix build/noopt/tests/,$(UNIT_NAMES:%=%_test))
+
+demo: $(BIN)
+	@./scripts/demo.sh
+
+bench: $(BIN)
+	@./bench/run.sh
+
+format:
+	@git clang-format
+
+clean:
+	rm -rf build bin
+
+-include $(OBJS:.o=.d) $(UNIT_BINS:$(BUILD)/tests/%=$(BUILD)/obj/tests/unit/%.d)

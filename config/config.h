@@ -1,0 +1,163 @@
+/*
+ * config: Litestream v0.3.13's YAML config (plus walship's own keys), parsed
+ * with libyaml into a validated struct.
+ *
+ * Loading runs Litestream's pipeline: read the file, expand $VAR/${VAR} over
+ * the whole text (Go os.ExpandEnv semantics, unless expand_env is 0), parse
+ * the YAML keeping every node's line and column, then validate. Every error
+ * is collected (not just the first) and printed as FILE:LINE:COL: message.
+ *
+ * Durations are Go's syntax ("10s", "1h30m", "500ms"; a bare integer means
+ * nanoseconds, as in Litestream) and are kept in nanoseconds.
+ * Secrets (secret-access-key, age identities, sftp password, abs account-key)
+ * are never printed: cfg_print() writes <redacted>.
+ */
+#ifndef WALSHIP_CONFIG_H
+#define WALSHIP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define NS_PER_SEC 1000000000LL
+
+/* Defaults, as Litestream v0.3.13 (format doc §5.2) plus walship's own. */
+#define CFG_DEFAULT_MONITOR_INTERVAL (1 * NS_PER_SEC)
+#define CFG_DEFAULT_CHECKPOINT_INTERVAL (60 * NS_PER_SEC)
+#define CFG_DEFAULT_MIN_CHECKPOINT_PAGES 1000
+#define CFG_DEFAULT_MAX_CHECKPOINT_PAGES 10000
+#define CFG_DEFAULT_RETENTION (24 * 3600 * NS_PER_SEC)
+#define CFG_DEFAULT_RETENTION_CHECK_INTERVAL (3600 * NS_PER_SEC)
+#define CFG_DEFAULT_SYNC_INTERVAL (1 * NS_PER_SEC)
+#define CFG_DEFAULT_SHADOW_MAX_SIZE (1024LL * 1024 * 1024) /* 1 GiB */
+#define CFG_DEFAULT_USER "walship"
+
+enum cfg_replica_type {
+	CFG_REPLICA_FILE = 0,
+	CFG_REPLICA_S3,
+	CFG_REPLICA_GCS,
+	CFG_REPLICA_ABS,
+	CFG_REPLICA_SFTP,
+};
+
+/* Where a value came from in the file, 1-based (0 = not in the file). */
+struct cfg_mark {
+	int line;
+	int col;
+};
+
+struct cfg_strlist {
+	char **v;
+	size_t n;
+};
+
+struct cfg_replica {
+	struct cfg_mark mark;        /* the replica's mapping */
+	char *name;                  /* default: the type name */
+	enum cfg_replica_type type;
+	char *url;                   /* as written (after env expansion) */
+	char *path;                  /* file: absolute dir; s3...: key prefix */
+
+	int64_t retention;           /* ns; <= 0 disables retention */
+	int64_t retention_check_interval;
+	int64_t sync_interval;
+	int64_t snapshot_interval;   /* 0 = off */
+	int64_t validation_interval; /* 0 = off */
+
+	/* s3 */
+	char *access_key_id;         /* replica, else global */
+	char *secret_access_key;     /* secret */
+	char *region;                /* "us-east-1" when endpoint given, §5.5 */
+	char *bucket;
+	char *endpoint;              /* with scheme; https:// added if absent */
+	bool force_path_style;
+	bool skip_verify;
+
+	/* abs */
+	char *account_name;
+	char *account_key;           /* secret */
+	/* sftp */
+	char *host;
+	char *user;
+	char *password;              /* secret */
+	char *key_path;
+
+	/* age */
+	struct cfg_strlist age_identities; /* secret */
+	struct cfg_strlist age_recipients;
+};
+
+struct cfg_db {
+	struct cfg_mark mark;
+	char *path;                  /* absolute, ~ expanded, symlinks kept */
+	char *meta_path;             /* default <dir>/.<name>-litestream */
+	int64_t monitor_interval;
+	int64_t checkpoint_interval;
+	long min_checkpoint_page_count;
+	long max_checkpoint_page_count;
+	int64_t shadow_max_size;     /* bytes; walship: the shadow-log cap */
+	struct cfg_replica *replicas;
+	size_t nreplicas;
+};
+
+struct cfg {
+	char *file;                  /* the path it was loaded from */
+	char *addr;                  /* metrics listener, "" = off */
+	char *exec;
+	char *access_key_id;
+	char *secret_access_key;     /* secret */
+	char *log_level;             /* "info" default */
+	char *log_type;              /* "text" or "json" */
+	bool log_stderr;
+	char *user;                  /* walship: service user for children */
+	int64_t shadow_max_size;     /* walship: default for every db */
+	struct cfg_db *dbs;
+	size_t ndbs;
+	bool has_secrets;            /* any secret key set in the file */
+};
+
+/*
+ * Loads and validates FILE. Every problem is written to ERRS as
+ * "FILE:LINE:COL: message" (warnings as "FILE:LINE:COL: warning: ...").
+ * Returns NULL if there was any error; *nerrors gets the count.
+ */
+struct cfg *cfg_load(const char *file, bool expand_env, FILE *errs,
+    int *nerrors);
+/* Same, from text in memory (NAME is used in messages). */
+struct cfg *cfg_load_text(const char *name, const char *text, size_t len,
+    bool expand_env, FILE *errs, int *nerrors);
+void cfg_free(struct cfg *cfg);
+
+/* The effective config as YAML, defaults filled in, secrets <redacted>. */
+void cfg_print(const struct cfg *cfg, FILE *out);
+
+/* The db whose absolute path equals PATH (made absolute first), or NULL. */
+struct cfg_db *cfg_find_db(const struct cfg *cfg, const char *path);
+
+const char *cfg_replica_type_name(enum cfg_replica_type type);
+
+/*
+ * Builds a replica from a URL given on the command line (restore, wal, ...
+ * with REPLICA_URL): type, bucket, path, region, endpoint and path style as
+ * §5.4, every other key at its default. Returns -1 with ERR filled in.
+ */
+int cfg_replica_from_url(const char *url, struct cfg_replica *r, char *err,
+    size_t errlen);
+void cfg_replica_clear(struct cfg_replica *r);
+
+/* Go duration syntax. Returns -1 with ERR filled in on bad input. */
+int cfg_parse_duration(const char *s, int64_t *ns, char *err, size_t errlen);
+/* Go's time.Duration.String(): "1h30m0s", "500ms", "0s". */
+void cfg_format_duration(int64_t ns, char *buf, size_t len);
+
+/* Go os.ExpandEnv over TEXT; returns a malloc'd string. */
+char *cfg_expand_env(const char *text, size_t len, size_t *outlen);
+
+/*
+ * The config file a command uses when -config is not given: $WALSHIP_CONFIG,
+ * $LITESTREAM_CONFIG, /etc/walship.yml, else /etc/litestream.yml.
+ */
+const char *cfg_default_path(void);
+
+#endif
