@@ -1,0 +1,295 @@
+/*
+ * The walreader's pin, shadow log and checkpoint procedure against a real
+ * SQLite database with a real application connection: every committed
+ * frame reaches the shadow log before a checkpoint can restart the WAL,
+ * continuity across restarts is accepted only when the walreader's own
+ * checkpoint sealed the index, and a restart by anyone else is detected.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ckpt_vfs.h"
+#include "dbconn.h"
+#include "log.h"
+#include "shadow.h"
+#include "test.h"
+
+static char dir[256], dbpath[300], meta[300];
+
+struct walreader_sim {
+	struct dbconn c;
+	struct shadow s;
+	int copied_under_lock;
+};
+
+static void
+on_locked(void *arg)
+{
+	struct walreader_sim *w = arg;
+	char reason[SHADOW_REASON_LEN];
+	if (shadow_copy(&w->s, NULL, NULL, reason) == SHADOW_OK &&
+	    shadow_seal(&w->s) == 0) {
+		w->copied_under_lock++;
+		dbconn_unpin(&w->c);
+	}
+}
+
+static void
+on_unlocked(void *arg)
+{
+	struct walreader_sim *w = arg;
+	dbconn_pin(&w->c);
+}
+
+static int
+walreader_checkpoint(struct walreader_sim *w, int wait_ms)
+{
+	struct ckpt_vfs_hooks h = { on_locked, on_unlocked, w };
+	int nlog, nckpt;
+	ckpt_vfs_arm(&h);
+	int rc = dbconn_checkpoint(&w->c, SQLITE_CHECKPOINT_TRUNCATE, wait_ms,
+	    &nlog, &nckpt);
+	ckpt_vfs_arm(NULL);
+	if (!w->c.pinned)
+		dbconn_pin(&w->c);
+	return rc;
+}
+
+static sqlite3 *
+app_open(void)
+{
+	sqlite3 *db;
+	if (sqlite3_open(dbpath, &db) != SQLITE_OK)
+		return NULL;
+	sqlite3_busy_timeout(db, 2000);
+	sqlite3_exec(db, "PRAGMA journal_mode=wal; PRAGMA wal_autocheckpoint=0",
+	    NULL, NULL, NULL);
+	return db;
+}
+
+static void
+app_insert(sqlite3 *db, int n)
+{
+	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	for (int i = 0; i < n; i++)
+		sqlite3_exec(db, "INSERT INTO t(v) VALUES (randomblob(300))",
+		    NULL, NULL, NULL);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+}
+
+static long
+count_rows(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long n = -1;
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM t", -1, &st, NULL) ==
+	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static int
+copy_file(const char *from, const char *to)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, to);
+	return system(cmd);
+}
+
+/* Replays shadow indexes FIRST..LAST over a copy of BASE, as restore does. */
+static long
+replay(const char *base, const char *gen, uint32_t first, uint32_t last)
+{
+	char out[400], wal[420], src[600], cmd[1400];
+	snprintf(out, sizeof(out), "%s/replay.db", dir);
+	snprintf(wal, sizeof(wal), "%s-wal", out);
+	unlink(out);
+	copy_file(base, out);
+	for (uint32_t i = first; i <= last; i++) {
+		struct stat st;
+		shadow_wal_path(meta, gen, i, src, sizeof(src));
+		if (stat(src, &st) < 0 || st.st_size == 0)
+			continue;
+		snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", src, wal);
+		if (system(cmd) != 0)
+			return -1;
+		sqlite3 *db;
+		sqlite3_open(out, &db);
+		sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
+		    NULL);
+		sqlite3_close(db);
+	}
+	return count_rows(out);
+}
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/walship-ckpt-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		abort();
+	snprintf(dbpath, sizeof(dbpath), "%s/app.db", dir);
+	snprintf(meta, sizeof(meta), "%s/.app.db-litestream", dir);
+}
+
+static void
+teardown(void)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		abort();
+}
+
+TEST(frames_reach_shadow_before_restart)
+{
+	struct walreader_sim w = { 0 };
+	char reason[SHADOW_REASON_LEN], base[400];
+	setup();
+	sqlite3 *app = app_open();
+	sqlite3_exec(app, "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)",
+	    NULL, NULL, NULL);
+	sqlite3_exec(app, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	snprintf(base, sizeof(base), "%s/base.db", dir);
+	ASSERT_INT_EQ(copy_file(dbpath, base), 0);
+
+	ASSERT_INT_EQ(dbconn_open(&w.c, dbpath), 0);
+	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
+	ASSERT_INT_EQ(shadow_new_generation(&w.s), 0);
+	ASSERT_INT_EQ(dbconn_pin(&w.c), 0);
+
+	app_insert(app, 50);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	/* Not copied by a tick: must be copied under the checkpoint's lock. */
+	app_insert(app, 30);
+	ASSERT_INT_EQ(walreader_checkpoint(&w, 100), SQLITE_OK);
+	ASSERT_INT_EQ(w.copied_under_lock, 1);
+	struct stat st;
+	char walpath[320];
+	snprintf(walpath, sizeof(walpath), "%s-wal", dbpath);
+	ASSERT_INT_EQ(stat(walpath, &st), 0);
+	ASSERT_INT_EQ(st.st_size, 0); /* shrunk */
+	ASSERT_INT_EQ(w.s.index, 1);
+	ASSERT(w.s.sealed);
+
+	/* The next write starts index 1 (salt-1 + 1): accepted. */
+	app_insert(app, 20);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	ASSERT_INT_EQ(w.s.index, 1);
+	ASSERT(!w.s.sealed);
+	ASSERT(w.s.size > 32);
+	/* A second round through the same path. */
+	app_insert(app, 5);
+	ASSERT_INT_EQ(walreader_checkpoint(&w, 100), SQLITE_OK);
+	app_insert(app, 7);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	ASSERT_INT_EQ(w.s.index, 2);
+
+	ASSERT_INT_EQ(replay(base, w.s.gen, 0, 2), 112);
+	ASSERT_INT_EQ(count_rows(dbpath), 112);
+	shadow_close(&w.s);
+	dbconn_close(&w.c);
+	sqlite3_close(app);
+	teardown();
+}
+
+TEST(long_reader_bounds_the_wait)
+{
+	struct walreader_sim w = { 0 };
+	char reason[SHADOW_REASON_LEN];
+	setup();
+	sqlite3 *app = app_open();
+	sqlite3_exec(app, "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)",
+	    NULL, NULL, NULL);
+	ASSERT_INT_EQ(dbconn_open(&w.c, dbpath), 0);
+	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
+	ASSERT_INT_EQ(shadow_new_generation(&w.s), 0);
+	ASSERT_INT_EQ(dbconn_pin(&w.c), 0);
+	app_insert(app, 10);
+
+	/* A long reader in another connection holds an old snapshot. */
+	sqlite3 *reader = app_open();
+	sqlite3_stmt *st;
+	sqlite3_exec(reader, "BEGIN", NULL, NULL, NULL);
+	sqlite3_prepare_v2(reader, "SELECT count(*) FROM t", -1, &st, NULL);
+	ASSERT_INT_EQ(sqlite3_step(st), SQLITE_ROW);
+	app_insert(app, 10);
+
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	int rc = walreader_checkpoint(&w, 50);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	ASSERT_INT_EQ(rc, SQLITE_BUSY);
+	ASSERT(ms < 1000);
+	ASSERT(w.c.pinned);
+	/* The WAL was not restarted: the sealed index is taken back. */
+	app_insert(app, 10);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	ASSERT_INT_EQ(w.s.index, 0);
+	ASSERT(!w.s.sealed);
+	sqlite3_finalize(st);
+	sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(reader);
+	ASSERT_INT_EQ(walreader_checkpoint(&w, 100), SQLITE_OK);
+	shadow_close(&w.s);
+	dbconn_close(&w.c);
+	sqlite3_close(app);
+	teardown();
+}
+
+TEST(restart_by_another_process_is_detected)
+{
+	struct walreader_sim w = { 0 };
+	char reason[SHADOW_REASON_LEN];
+	setup();
+	sqlite3 *app = app_open();
+	sqlite3_exec(app, "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)",
+	    NULL, NULL, NULL);
+	ASSERT_INT_EQ(dbconn_open(&w.c, dbpath), 0);
+	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
+	ASSERT_INT_EQ(shadow_new_generation(&w.s), 0);
+	app_insert(app, 10);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	/* Unpinned (as while walship is down): the app checkpoints away. */
+	app_insert(app, 10);
+	sqlite3_exec(app, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	app_insert(app, 10);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason),
+	    SHADOW_NEED_GENERATION);
+	ASSERT(strstr(reason, "another process") != NULL);
+
+	/* Reopening the same state sees the same thing. */
+	shadow_close(&w.s);
+	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason),
+	    SHADOW_NEED_GENERATION);
+	ASSERT_INT_EQ(shadow_new_generation(&w.s), 0);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	shadow_close(&w.s);
+	dbconn_close(&w.c);
+	sqlite3_close(app);
+	teardown();
+}
+
+int
+main(void)
+{
+	log_init(LOG_LEVEL_WARN, LOG_FORMAT_TEXT, stderr);
+	RUN(frames_reach_shadow_before_restart);
+	RUN(long_reader_bounds_the_wait);
+	RUN(restart_by_another_process_is_detected);
+	return TEST_DONE();
+}

@@ -1,0 +1,41 @@
+/*
+ * dbconn: the walreader's two connections to the database.
+ *
+ *  pin   holds a read transaction between checkpoints, so no other
+ *        connection can restart the WAL under the walreader (rule 1);
+ *  ckpt  runs the walreader's own checkpoints, through the ckpt_vfs shim.
+ *
+ * Both have wal_autocheckpoint off and SQLITE_FCNTL_PERSIST_WAL on, so that
+ * closing them never checkpoints or deletes the WAL behind the shadow log.
+ */
+#ifndef WALSHIP_DBCONN_H
+#define WALSHIP_DBCONN_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct dbconn {
+	sqlite3 *pin;
+	sqlite3 *ckpt;
+	sqlite3_stmt *pin_stmt;
+	bool pinned;
+	uint32_t page_size;
+};
+
+/* Opens both connections, puts the database in WAL mode if it is not. */
+int dbconn_open(struct dbconn *c, const char *path);
+void dbconn_close(struct dbconn *c);
+
+int dbconn_pin(struct dbconn *c);
+int dbconn_unpin(struct dbconn *c);
+
+/*
+ * Runs PRAGMA wal_checkpoint(MODE) on the ckpt connection; waits for busy
+ * locks at most WAIT_MS in total (writers are blocked at most that long).
+ * Returns the SQLite result code; NLOG and NCKPT as sqlite3_wal_checkpoint_v2.
+ */
+int dbconn_checkpoint(struct dbconn *c, int mode, int wait_ms, int *nlog,
+    int *nckpt);
+
+#endif

@@ -1,0 +1,712 @@
+/*
+ * shadow: the shadow log (see shadow.h for layout and continuity rules).
+ *
+ * Copying is two passes over the new part of the WAL: first verify frames
+ * (salts, cumulative checksum) and find the end of the last commit frame,
+ * then copy exactly that range through one fixed buffer and fsync. The WAL
+ * bytes cannot change between the passes: the walreader's pin (or its
+ * checkpoint's write lock) keeps them in place.
+ */
+#define _GNU_SOURCE
+#include "shadow.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define WAL_HDR 32
+#define FRAME_HDR 24
+#define COPY_BUF (1024 * 1024)
+
+static uint32_t
+get32be(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+void
+shadow_wal_checksum(bool big_endian, const uint8_t *p, size_t n,
+    uint32_t ck[2])
+{
+	uint32_t s1 = ck[0], s2 = ck[1];
+	for (size_t i = 0; i + 8 <= n; i += 8) {
+		uint32_t x0, x1;
+		if (big_endian) {
+			x0 = get32be(p + i);
+			x1 = get32be(p + i + 4);
+		} else {
+			x0 = (uint32_t)p[i] | (uint32_t)p[i + 1] << 8 |
+			    (uint32_t)p[i + 2] << 16 | (uint32_t)p[i + 3] << 24;
+			x1 = (uint32_t)p[i + 4] | (uint32_t)p[i + 5] << 8 |
+			    (uint32_t)p[i + 6] << 16 | (uint32_t)p[i + 7] << 24;
+		}
+		s1 += x0 + s2;
+		s2 += x1 + s1;
+	}
+	ck[0] = s1;
+	ck[1] = s2;
+}
+
+static bool
+hdr_big_endian(const uint8_t *hdr)
+{
+	return (get32be(hdr) & 1) != 0;
+}
+
+/* Validates a WAL header against PAGE_SIZE; fills its checksum into CK. */
+static int
+hdr_valid(const uint8_t *hdr, uint32_t page_size, uint32_t ck[2])
+{
+	uint32_t magic = get32be(hdr);
+	if ((magic & ~1u) != 0x377f0682u || get32be(hdr + 4) != 3007000)
+		return 0;
+	if (get32be(hdr + 8) != (page_size == 65536 ? 1 : page_size))
+		return 0;
+	ck[0] = ck[1] = 0;
+	shadow_wal_checksum(hdr_big_endian(hdr), hdr, 24, ck);
+	return ck[0] == get32be(hdr + 24) && ck[1] == get32be(hdr + 28);
+}
+
+int
+shadow_gen_dir(const char *meta, const char *gen, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/generations/%s", meta, gen);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int
+shadow_wal_path(const char *meta, const char *gen, uint32_t index, char *buf,
+    size_t len)
+{
+	int n = snprintf(buf, len, "%s/generations/%s/wal/%08x.wal", meta, gen,
+	    index);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static int
+fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int
+write_full(int fd, const void *buf, size_t len, off_t off)
+{
+	const uint8_t *p = buf;
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+/* Reads up to LEN bytes at OFF; returns bytes read (short only at EOF). */
+static ssize_t
+read_full(int fd, void *buf, size_t len, off_t off)
+{
+	uint8_t *p = buf;
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(fd, p + got, len - got, off + (off_t)got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* Reads META/generation: a 16-lowercase-hex name, else none. */
+static void
+load_generation(struct shadow *s)
+{
+	char path[4096], buf[64];
+	s->gen[0] = '\0';
+	snprintf(path, sizeof(path), "%s/generation", s->meta);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read_full(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	if (n < 16)
+		return;
+	buf[n] = '\0';
+	char *p = buf;
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	size_t len = strcspn(p, " \t\r\n");
+	if (len != 16 || strspn(p, "0123456789abcdef") < 16)
+		return;
+	memcpy(s->gen, p, 16);
+	s->gen[16] = '\0';
+}
+
+/* Highest index with a shadow file in the current generation, or -1. */
+static long
+latest_index(const struct shadow *s)
+{
+	char dir[4096];
+	long best = -1;
+	snprintf(dir, sizeof(dir), "%s/generations/%s/wal", s->meta, s->gen);
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return -1;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		unsigned int idx;
+		char tail[8];
+		if (strlen(e->d_name) == 12 &&
+		    sscanf(e->d_name, "%8x%7s", &idx, tail) == 2 &&
+		    strcmp(tail, ".wal") == 0 &&
+		    strspn(e->d_name, "0123456789abcdef") == 8 &&
+		    (long)idx > best)
+			best = (long)idx;
+	}
+	closedir(d);
+	return best;
+}
+
+/*
+ * Verifies a shadow file's frames from its header on, and truncates a torn
+ * tail (frames after the last valid commit) left by a crash mid-append.
+ * Fills hdr, ck and size. Returns -1 if the file is unusable.
+ */
+static int
+load_shadow_file(struct shadow *s, int fd)
+{
+	struct stat st;
+	uint8_t *buf = NULL;
+	size_t fsz = FRAME_HDR + s->page_size;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	s->size = 0;
+	if (st.st_size == 0)
+		return 0;
+	if (st.st_size < WAL_HDR || read_full(fd, s->hdr, WAL_HDR, 0) != WAL_HDR ||
+	    !hdr_valid(s->hdr, s->page_size, s->ck))
+		return -1;
+	if ((buf = malloc(fsz)) == NULL)
+		return -1;
+	uint64_t off = WAL_HDR, good = WAL_HDR;
+	uint32_t ck[2] = { s->ck[0], s->ck[1] };
+	bool be = hdr_big_endian(s->hdr);
+	while (read_full(fd, buf, fsz, (off_t)off) == (ssize_t)fsz) {
+		if (memcmp(buf + 8, s->hdr + 16, 8) != 0)
+			break;
+		shadow_wal_checksum(be, buf, 8, ck);
+		shadow_wal_checksum(be, buf + FRAME_HDR, s->page_size, ck);
+		if (ck[0] != get32be(buf + 16) || ck[1] != get32be(buf + 20))
+			break;
+		off += fsz;
+		if (get32be(buf + 4) != 0) {
+			good = off;
+			s->ck[0] = ck[0];
+			s->ck[1] = ck[1];
+		}
+	}
+	free(buf);
+	if (good == WAL_HDR)
+		return -1; /* a header without a committed frame: never written */
+	if ((uint64_t)st.st_size != good) {
+		log_warn("truncating torn shadow wal tail",
+		    KV_U("size", (unsigned long long)st.st_size),
+		    KV_U("valid", (unsigned long long)good));
+		if (ftruncate(fd, (off_t)good) < 0 || fsync(fd) < 0)
+			return -1;
+	}
+	s->size = good;
+	return 0;
+}
+
+static int
+open_index(struct shadow *s, uint32_t index, int flags)
+{
+	char path[4096];
+	if (shadow_wal_path(s->meta, s->gen, index, path, sizeof(path)) < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return open(path, O_RDWR | O_CLOEXEC | flags, s->file_mode);
+}
+
+int
+shadow_open(struct shadow *s, const char *meta, const char *db_path,
+    uint32_t page_size)
+{
+	struct stat st;
+	char dir[4096];
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->page_size = page_size;
+	s->file_mode = 0600;
+	s->dir_mode = 0700;
+	if (stat(db_path, &st) == 0)
+		s->file_mode = st.st_mode & 0666;
+	snprintf(dir, sizeof(dir), "%s", db_path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (stat(dir, &st) == 0)
+		s->dir_mode = st.st_mode & 0777;
+	if ((s->meta = strdup(meta)) == NULL ||
+	    asprintf(&s->wal_path, "%s-wal", db_path) < 0) {
+		s->wal_path = NULL;
+		shadow_close(s);
+		return -1;
+	}
+	if (mkdir_p(meta, s->dir_mode) < 0) {
+		log_error("cannot create meta directory", KV_S("path", meta),
+		    KV_ERR());
+		shadow_close(s);
+		return -1;
+	}
+	load_generation(s);
+	long idx = s->gen[0] ? latest_index(s) : -1;
+	if (idx < 0) {
+		s->gen[0] = '\0';
+		return 0;
+	}
+	s->index = (uint32_t)idx;
+	s->fd = open_index(s, s->index, 0);
+	if (s->fd < 0 || load_shadow_file(s, s->fd) < 0)
+		goto unusable;
+	if (s->size == 0 && s->index > 0) {
+		/* An empty latest index: sealed by our checkpoint. */
+		struct shadow prev = *s;
+		prev.fd = open_index(s, s->index - 1, 0);
+		if (prev.fd < 0 || load_shadow_file(&prev, prev.fd) < 0 ||
+		    prev.size == 0) {
+			if (prev.fd >= 0)
+				close(prev.fd);
+			goto unusable;
+		}
+		close(prev.fd);
+		s->sealed = true;
+		s->sealed_salt1 = get32be(prev.hdr + 16);
+	}
+	return 0;
+unusable:
+	log_warn("shadow wal unusable, a new generation will start",
+	    KV_S("generation", s->gen), KV_U("index", s->index));
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	s->gen[0] = '\0';
+	return 0;
+}
+
+void
+shadow_close(struct shadow *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	free(s->meta);
+	free(s->wal_path);
+	s->meta = s->wal_path = NULL;
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 &&
+	    errno != ENOENT ? -1 : 0;
+}
+
+/* Removes every generation directory but the current one. */
+static void
+remove_other_generations(struct shadow *s)
+{
+	char dir[4096], path[4400];
+	snprintf(dir, sizeof(dir), "%s/generations", s->meta);
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || strcmp(e->d_name, s->gen) == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
+			log_warn("cannot remove old shadow generation",
+			    KV_S("path", path), KV_ERR());
+	}
+	closedir(d);
+}
+
+static int
+write_generation_file(struct shadow *s)
+{
+	char path[4096], tmp[4200], line[18];
+	snprintf(path, sizeof(path), "%s/generation", s->meta);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(line, sizeof(line), "%s\n", s->gen);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    s->file_mode);
+	if (fd < 0)
+		return -1;
+	if (write_full(fd, line, 17, 0) < 0 || fsync(fd) < 0) {
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0)
+		return -1;
+	return fsync_dir(s->meta);
+}
+
+int
+shadow_new_generation(struct shadow *s)
+{
+	uint8_t rnd[8];
+	char dir[4096];
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return -1;
+	for (int i = 0; i < 8; i++)
+		snprintf(s->gen + 2 * i, 3, "%02x", rnd[i]);
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	s->index = 0;
+	s->size = 0;
+	s->sealed = false;
+	snprintf(dir, sizeof(dir), "%s/generations/%s/wal", s->meta, s->gen);
+	if (mkdir_p(dir, s->dir_mode) < 0)
+		goto fail;
+	if ((s->fd = open_index(s, 0, O_CREAT | O_EXCL)) < 0 ||
+	    fsync_dir(dir) < 0 || write_generation_file(s) < 0)
+		goto fail;
+	remove_other_generations(s);
+	return 0;
+fail:
+	log_error("cannot start shadow generation", KV_S("generation", s->gen),
+	    KV_ERR());
+	s->gen[0] = '\0';
+	return -1;
+}
+
+int
+shadow_seal(struct shadow *s)
+{
+	char dir[4096];
+	if (s->fd < 0 || s->size == 0)
+		return 0; /* nothing in this index yet: nothing to seal */
+	if (fsync(s->fd) < 0)
+		return -1;
+	int fd = open_index(s, s->index + 1, O_CREAT | O_TRUNC);
+	snprintf(dir, sizeof(dir), "%s/generations/%s/wal", s->meta, s->gen);
+	if (fd < 0 || fsync_dir(dir) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(s->fd);
+	s->fd = fd;
+	s->sealed_salt1 = get32be(s->hdr + 16);
+	s->sealed = true;
+	s->index++;
+	s->size = 0;
+	return 0;
+}
+
+/* The WAL was not restarted after a seal: append to the sealed index again. */
+static int
+unseal(struct shadow *s)
+{
+	char path[4096];
+	shadow_wal_path(s->meta, s->gen, s->index, path, sizeof(path));
+	int fd = open_index(s, s->index - 1, 0);
+	if (fd < 0)
+		return -1;
+	close(s->fd);
+	s->fd = fd;
+	s->index--;
+	s->sealed = false;
+	if (load_shadow_file(s, fd) < 0 || unlink(path) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Scans the WAL from OFF for valid frames of the current header. Returns the
+ * end of the last commit frame (OFF when none) and its checksum in CK, the
+ * number of frames up to there in *NFRAMES.
+ */
+static int64_t
+scan_frames(struct shadow *s, int wal, uint64_t off, uint32_t ck[2],
+    uint32_t *nframes)
+{
+	size_t fsz = FRAME_HDR + s->page_size;
+	size_t per = COPY_BUF / fsz;
+	uint8_t *buf = malloc(per * fsz);
+	uint32_t run[2] = { ck[0], ck[1] }, n = 0;
+	uint64_t end = off;
+	bool be = hdr_big_endian(s->hdr);
+
+	*nframes = 0;
+	if (buf == NULL)
+		return -1;
+	for (;;) {
+		ssize_t got = read_full(wal, buf, per * fsz, (off_t)off);
+		if (got < 0) {
+			free(buf);
+			return -1;
+		}
+		size_t frames = (size_t)got / fsz;
+		for (size_t i = 0; i < frames; i++) {
+			const uint8_t *f = buf + i * fsz;
+			if (memcmp(f + 8, s->hdr + 16, 8) != 0)
+				goto done;
+			shadow_wal_checksum(be, f, 8, run);
+			shadow_wal_checksum(be, f + FRAME_HDR, s->page_size, run);
+			if (run[0] != get32be(f + 16) || run[1] != get32be(f + 20))
+				goto done;
+			off += fsz;
+			n++;
+			if (get32be(f + 4) != 0) {
+				end = off;
+				ck[0] = run[0];
+				ck[1] = run[1];
+				*nframes = n;
+			}
+		}
+		if (frames < per)
+			break;
+	}
+done:
+	free(buf);
+	return (int64_t)end;
+}
+
+/* Copies WAL bytes [from, to) into the shadow and fsyncs it. */
+static int
+copy_range(struct shadow *s, int wal, uint64_t from, uint64_t to,
+    bool with_header, uint32_t nframes, shadow_append_cb cb, void *arg)
+{
+	uint8_t *buf = malloc(COPY_BUF);
+	uint64_t start = with_header ? 0 : from;
+	bool whole = to - start <= COPY_BUF;
+
+	if (buf == NULL)
+		return -1;
+	if (with_header && write_full(s->fd, s->hdr, WAL_HDR, 0) < 0)
+		goto fail;
+	if (whole && with_header)
+		memcpy(buf, s->hdr, WAL_HDR);
+	for (uint64_t off = from; off < to;) {
+		size_t n = to - off < COPY_BUF ? (size_t)(to - off) : COPY_BUF;
+		uint8_t *dst = whole ? buf + (off - start) : buf;
+		if (read_full(wal, dst, n, (off_t)off) != (ssize_t)n) {
+			errno = EIO;
+			goto fail;
+		}
+		if (write_full(s->fd, dst, n, (off_t)off) < 0)
+			goto fail;
+		off += n;
+	}
+	if (fsync(s->fd) < 0)
+		goto fail; /* after an fsync error the data is gone: caller dies */
+	if (cb)
+		cb(arg, s->index, start, whole ? buf : NULL, to - start, nframes);
+	free(buf);
+	return 0;
+fail:
+	free(buf);
+	return -1;
+}
+
+static enum shadow_status
+need_gen(char reason[SHADOW_REASON_LEN], const char *why)
+{
+	snprintf(reason, SHADOW_REASON_LEN, "%s", why);
+	return SHADOW_NEED_GENERATION;
+}
+
+/*
+ * Decides what the WAL's header means for the current index. Returns
+ * SHADOW_OK with *adopt set when the header starts the current (empty) index.
+ */
+static enum shadow_status
+check_header(struct shadow *s, const uint8_t *wh, bool *adopt,
+    char reason[SHADOW_REASON_LEN])
+{
+	uint32_t ck[2];
+
+	*adopt = false;
+	if (!hdr_valid(wh, s->page_size, ck))
+		return need_gen(reason, "wal header invalid or page size changed");
+	if (s->size > 0) {
+		if (memcmp(wh, s->hdr, WAL_HDR) != 0)
+			return need_gen(reason,
+			    "wal restarted or replaced by another process");
+		return SHADOW_OK;
+	}
+	if (s->sealed) {
+		uint8_t prev[WAL_HDR];
+		char path[4096];
+		shadow_wal_path(s->meta, s->gen, s->index - 1, path,
+		    sizeof(path));
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read_full(fd, prev, WAL_HDR, 0) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n == WAL_HDR && memcmp(prev, wh, WAL_HDR) == 0)
+			return unseal(s) < 0 ? SHADOW_ERROR : SHADOW_OK;
+		if (get32be(wh + 16) != s->sealed_salt1 + 1)
+			return need_gen(reason,
+			    "wal restarted more than once by another process");
+	} else if (s->index > 0) {
+		return need_gen(reason, "wal restarted by another process");
+	}
+	memcpy(s->hdr, wh, WAL_HDR);
+	s->ck[0] = ck[0];
+	s->ck[1] = ck[1];
+	*adopt = true;
+	return SHADOW_OK;
+}
+
+enum shadow_status
+shadow_copy(struct shadow *s, shadow_append_cb cb, void *arg,
+    char reason[SHADOW_REASON_LEN])
+{
+	uint8_t wh[WAL_HDR];
+	struct stat st;
+	bool adopt;
+
+	if (s->gen[0] == '\0' || s->fd < 0)
+		return need_gen(reason, "no generation exists");
+	int wal = open(s->wal_path, O_RDONLY | O_CLOEXEC);
+	if (wal < 0 && errno != ENOENT)
+		return SHADOW_ERROR;
+	ssize_t n = wal >= 0 ? read_full(wal, wh, WAL_HDR, 0) : 0;
+	if (n < WAL_HDR) {
+		/* No WAL or an empty one: fine unless our index has frames,
+		 * which then were checkpointed away behind our back. */
+		if (wal >= 0)
+			close(wal);
+		if (n < 0)
+			return SHADOW_ERROR;
+		return s->size > 0 ? need_gen(reason,
+		    "wal truncated by another process") : SHADOW_OK;
+	}
+	enum shadow_status rc = check_header(s, wh, &adopt, reason);
+	if (rc != SHADOW_OK)
+		goto out;
+	if (fstat(wal, &st) < 0) {
+		rc = SHADOW_ERROR;
+		goto out;
+	}
+	if (!adopt && (uint64_t)st.st_size < s->size) {
+		rc = need_gen(reason, "wal truncated by another process");
+		goto out;
+	}
+	uint64_t from = adopt ? WAL_HDR : s->size;
+	uint32_t ck[2] = { s->ck[0], s->ck[1] }, nframes;
+	int64_t end = scan_frames(s, wal, from, ck, &nframes);
+	if (end < 0) {
+		rc = SHADOW_ERROR;
+	} else if ((uint64_t)end > from) {
+		if (copy_range(s, wal, from, (uint64_t)end, adopt, nframes, cb,
+		    arg) < 0) {
+			rc = SHADOW_ERROR;
+		} else {
+			s->size = (uint64_t)end;
+			s->ck[0] = ck[0];
+			s->ck[1] = ck[1];
+			s->sealed = false;
+		}
+	}
+out:
+	close(wal);
+	if (rc == SHADOW_ERROR)
+		log_error("cannot copy wal to shadow", KV_S("path", s->wal_path),
+		    KV_ERR());
+	return rc;
+}
+
+void
+shadow_trim(struct shadow *s, uint32_t below)
+{
+	char path[4096];
+	for (uint32_t i = below; i-- > 0;) {
+		if (shadow_wal_path(s->meta, s->gen, i, path, sizeof(path)) < 0)
+			return;
+		if (unlink(path) < 0)
+			return; /* older ones were trimmed before */
+		if (i == 0)
+			return;
+	}
+}
+
+uint64_t
+shadow_bytes(const struct shadow *s)
+{
+	char dir[4096], path[4400];
+	struct stat st;
+	uint64_t total = 0;
+	snprintf(dir, sizeof(dir), "%s/generations/%s/wal", s->meta, s->gen);
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (e->d_name[0] != '.' && stat(path, &st) == 0)
+			total += (uint64_t)st.st_size;
+	}
+	closedir(d);
+	return total;
+}
