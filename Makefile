@@ -98,6 +98,7 @@ O := $(BUILD)/obj
 UNIT_log      := $(O)/common/log.o
 UNIT_flags    := $(O)/cli/flags.o $(O)/common/log.o
 UNIT_table    := $(O)/common/table.o
+UNIT_sqlitewal := $(O)/sqlitewal/sqlitewal.o
 UNIT_walreader_ckpt := $(O)/walreader/ckpt_vfs.o $(O)/walreader/dbconn.o \
 	$(O)/walreader/shadow.o $(O)/common/log.o
 UNIT_config   := $(O)/config/config.o $(O)/config/duration.o \
