@@ -99,7 +99,9 @@ UNIT_log      := $(O)/common/log.o
 UNIT_flags    := $(O)/cli/flags.o $(O)/common/log.o
 UNIT_table    := $(O)/common/table.o
 UNIT_sqlitewal := $(O)/sqlitewal/sqlitewal.o
+UNIT_layout   := $(O)/replica/layout.o
 UNIT_walreader_ckpt := $(O)/walreader/ckpt_vfs.o $(O)/walreader/dbconn.o \
+	$(O)/walreader/snapshot.o $(O)/sqlitewal/sqlitewal.o \
 	$(O)/walreader/shadow.o $(O)/common/log.o
 UNIT_config   := $(O)/config/config.o $(O)/config/duration.o \
 	$(O)/config/envexpand.o $(O)/config/replica_url.o $(O)/common/log.o

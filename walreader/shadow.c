@@ -22,59 +22,32 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sqlitewal.h"
 
 #define WAL_HDR 32
-#define FRAME_HDR 24
 #define COPY_BUF (1024 * 1024)
 
-static uint32_t
-get32be(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-void
-shadow_wal_checksum(bool big_endian, const uint8_t *p, size_t n,
-    uint32_t ck[2])
-{
-	uint32_t s1 = ck[0], s2 = ck[1];
-	for (size_t i = 0; i + 8 <= n; i += 8) {
-		uint32_t x0, x1;
-		if (big_endian) {
-			x0 = get32be(p + i);
-			x1 = get32be(p + i + 4);
-		} else {
-			x0 = (uint32_t)p[i] | (uint32_t)p[i + 1] << 8 |
-			    (uint32_t)p[i + 2] << 16 | (uint32_t)p[i + 3] << 24;
-			x1 = (uint32_t)p[i + 4] | (uint32_t)p[i + 5] << 8 |
-			    (uint32_t)p[i + 6] << 16 | (uint32_t)p[i + 7] << 24;
-		}
-		s1 += x0 + s2;
-		s2 += x1 + s1;
-	}
-	ck[0] = s1;
-	ck[1] = s2;
-}
-
-static bool
-hdr_big_endian(const uint8_t *hdr)
-{
-	return (get32be(hdr) & 1) != 0;
-}
+#define get32be sqlitewal_get32
 
 /* Validates a WAL header against PAGE_SIZE; fills its checksum into CK. */
 static int
 hdr_valid(const uint8_t *hdr, uint32_t page_size, uint32_t ck[2])
 {
-	uint32_t magic = get32be(hdr);
-	if ((magic & ~1u) != 0x377f0682u || get32be(hdr + 4) != 3007000)
+	struct sqlitewal_hdr h;
+	char err[96];
+	if (sqlitewal_hdr_parse(hdr, WAL_HDR, &h, err, sizeof(err)) < 0 ||
+	    h.page_size != page_size)
 		return 0;
-	if (get32be(hdr + 8) != (page_size == 65536 ? 1 : page_size))
-		return 0;
-	ck[0] = ck[1] = 0;
-	shadow_wal_checksum(hdr_big_endian(hdr), hdr, 24, ck);
-	return ck[0] == get32be(hdr + 24) && ck[1] == get32be(hdr + 28);
+	ck[0] = h.cksum1;
+	ck[1] = h.cksum2;
+	return 1;
+}
+
+static void
+hdr_parse(const uint8_t *hdr, struct sqlitewal_hdr *h)
+{
+	char err[96];
+	(void)sqlitewal_hdr_parse(hdr, WAL_HDR, h, err, sizeof(err));
 }
 
 int
@@ -222,8 +195,6 @@ static int
 load_shadow_file(struct shadow *s, int fd)
 {
 	struct stat st;
-	uint8_t *buf = NULL;
-	size_t fsz = FRAME_HDR + s->page_size;
 
 	if (fstat(fd, &st) < 0)
 		return -1;
@@ -233,26 +204,15 @@ load_shadow_file(struct shadow *s, int fd)
 	if (st.st_size < WAL_HDR || read_full(fd, s->hdr, WAL_HDR, 0) != WAL_HDR ||
 	    !hdr_valid(s->hdr, s->page_size, s->ck))
 		return -1;
-	if ((buf = malloc(fsz)) == NULL)
+	struct sqlitewal_hdr h;
+	struct sqlitewal_verifier v;
+	hdr_parse(s->hdr, &h);
+	sqlitewal_verifier_init(&v, &h);
+	if (sqlitewal_verify_fd(&v, fd) < 0)
 		return -1;
-	uint64_t off = WAL_HDR, good = WAL_HDR;
-	uint32_t ck[2] = { s->ck[0], s->ck[1] };
-	bool be = hdr_big_endian(s->hdr);
-	while (read_full(fd, buf, fsz, (off_t)off) == (ssize_t)fsz) {
-		if (memcmp(buf + 8, s->hdr + 16, 8) != 0)
-			break;
-		shadow_wal_checksum(be, buf, 8, ck);
-		shadow_wal_checksum(be, buf + FRAME_HDR, s->page_size, ck);
-		if (ck[0] != get32be(buf + 16) || ck[1] != get32be(buf + 20))
-			break;
-		off += fsz;
-		if (get32be(buf + 4) != 0) {
-			good = off;
-			s->ck[0] = ck[0];
-			s->ck[1] = ck[1];
-		}
-	}
-	free(buf);
+	uint64_t good = v.commit_end;
+	s->ck[0] = v.commit_ck[0];
+	s->ck[1] = v.commit_ck[1];
 	if (good == WAL_HDR)
 		return -1; /* a header without a committed frame: never written */
 	if ((uint64_t)st.st_size != good) {
@@ -457,18 +417,20 @@ shadow_seal(struct shadow *s)
 	s->fd = fd;
 	s->sealed_salt1 = get32be(s->hdr + 16);
 	s->sealed = true;
+	s->pinned_since_seal = false;
 	s->index++;
 	s->size = 0;
 	return 0;
 }
 
-/* The WAL was not restarted after a seal: append to the sealed index again. */
-static int
-unseal(struct shadow *s)
+int
+shadow_unseal(struct shadow *s)
 {
 	char path[4096];
 	shadow_wal_path(s->meta, s->gen, s->index, path, sizeof(path));
 	int fd = open_index(s, s->index - 1, 0);
+	if (!s->sealed)
+		return 0;
 	if (fd < 0)
 		return -1;
 	close(s->fd);
@@ -481,54 +443,26 @@ unseal(struct shadow *s)
 }
 
 /*
- * Scans the WAL from OFF for valid frames of the current header. Returns the
- * end of the last commit frame (OFF when none) and its checksum in CK, the
- * number of frames up to there in *NFRAMES.
+ * Verifies the WAL's frames from OFF on (continuing from checksum CK).
+ * Returns the end of the last commit frame (OFF when none) with its checksum
+ * in CK and the number of frames up to there in *NFRAMES.
  */
 static int64_t
 scan_frames(struct shadow *s, int wal, uint64_t off, uint32_t ck[2],
     uint32_t *nframes)
 {
-	size_t fsz = FRAME_HDR + s->page_size;
-	size_t per = COPY_BUF / fsz;
-	uint8_t *buf = malloc(per * fsz);
-	uint32_t run[2] = { ck[0], ck[1] }, n = 0;
-	uint64_t end = off;
-	bool be = hdr_big_endian(s->hdr);
+	struct sqlitewal_hdr h;
+	struct sqlitewal_verifier v;
 
-	*nframes = 0;
-	if (buf == NULL)
+	hdr_parse(s->hdr, &h);
+	sqlitewal_verifier_resume(&v, &h, off, ck[0], ck[1]);
+	if (sqlitewal_verify_fd(&v, wal) < 0)
 		return -1;
-	for (;;) {
-		ssize_t got = read_full(wal, buf, per * fsz, (off_t)off);
-		if (got < 0) {
-			free(buf);
-			return -1;
-		}
-		size_t frames = (size_t)got / fsz;
-		for (size_t i = 0; i < frames; i++) {
-			const uint8_t *f = buf + i * fsz;
-			if (memcmp(f + 8, s->hdr + 16, 8) != 0)
-				goto done;
-			shadow_wal_checksum(be, f, 8, run);
-			shadow_wal_checksum(be, f + FRAME_HDR, s->page_size, run);
-			if (run[0] != get32be(f + 16) || run[1] != get32be(f + 20))
-				goto done;
-			off += fsz;
-			n++;
-			if (get32be(f + 4) != 0) {
-				end = off;
-				ck[0] = run[0];
-				ck[1] = run[1];
-				*nframes = n;
-			}
-		}
-		if (frames < per)
-			break;
-	}
-done:
-	free(buf);
-	return (int64_t)end;
+	*nframes = (uint32_t)((v.commit_end - off) /
+	    sqlitewal_frame_size(s->page_size));
+	ck[0] = v.commit_ck[0];
+	ck[1] = v.commit_ck[1];
+	return (int64_t)v.commit_end;
 }
 
 /* Copies WAL bytes [from, to) into the shadow and fsyncs it. */
@@ -604,10 +538,11 @@ check_header(struct shadow *s, const uint8_t *wh, bool *adopt,
 		if (fd >= 0)
 			close(fd);
 		if (n == WAL_HDR && memcmp(prev, wh, WAL_HDR) == 0)
-			return unseal(s) < 0 ? SHADOW_ERROR : SHADOW_OK;
-		if (get32be(wh + 16) != s->sealed_salt1 + 1)
+			return shadow_unseal(s) < 0 ? SHADOW_ERROR : SHADOW_OK;
+		if (!s->pinned_since_seal &&
+		    get32be(wh + 16) != s->sealed_salt1 + 1)
 			return need_gen(reason,
-			    "wal restarted more than once by another process");
+			    "wal restarted while walship was not watching");
 	} else if (s->index > 0) {
 		return need_gen(reason, "wal restarted by another process");
 	}

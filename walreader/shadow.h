@@ -16,9 +16,15 @@
  * so the WAL can only restart through its own checkpoint, during which it
  * copies the WAL's tail while the checkpoint holds SQLite's write lock and
  * then "seals" index I by creating an empty file for I+1. A new WAL header
- * is accepted as index I+1 only when I was sealed and the header's salt-1 is
- * salt-1 of I plus one (each restart adds one). A sealed index whose WAL was
- * not restarted after all is unsealed and appended to again. Anything else
+ * is accepted as index I+1 only when I was sealed and either the walreader
+ * has held its pin ever since (pinned_since_seal: with the pin held nothing
+ * can be checkpointed, so the WAL cannot restart a second time), or, for
+ * state found on disk at start-up, the header's salt-1 is salt-1 of I plus
+ * one. (SQLite adds one to salt-1 at each restart, but a writer whose
+ * connection never restarted the WAL itself writes random salts instead, so
+ * a missing +1 is not proof of a second restart: it only means continuity
+ * cannot be proven.) A sealed index whose WAL was not restarted after all is
+ * unsealed and appended to again. Anything else
  * (a different header, a shorter WAL, a changed last frame, a WAL that is
  * gone) means frames may be missing: shadow_copy asks for a new generation.
  */
@@ -43,6 +49,7 @@ struct shadow {
 	uint32_t ck[2];       /* cumulative checksum at size */
 	uint32_t page_size;
 	bool sealed;          /* index is an empty file after a sealed index */
+	bool pinned_since_seal; /* set by the walreader, see above */
 	uint32_t sealed_salt1;/* salt-1 of the sealed index */
 	mode_t file_mode;     /* the database file's mode, for our files */
 	mode_t dir_mode;      /* the database directory's mode */
@@ -83,6 +90,10 @@ enum shadow_status shadow_copy(struct shadow *s, shadow_append_cb cb,
 /* Seals the current index after the checkpoint copied its last frame. */
 int shadow_seal(struct shadow *s);
 
+/* The WAL was not restarted after a seal (the checkpoint gave up): append
+ * to the sealed index again. */
+int shadow_unseal(struct shadow *s);
+
 /* Deletes shadow files of the generation with index < BELOW. */
 void shadow_trim(struct shadow *s, uint32_t below);
 /* Bytes held by the current generation's shadow files. */
@@ -93,9 +104,5 @@ int shadow_wal_path(const char *meta, const char *gen, uint32_t index,
     char *buf, size_t len);
 /* META/generations/<gen> into BUF. */
 int shadow_gen_dir(const char *meta, const char *gen, char *buf, size_t len);
-
-/* SQLite's WAL checksum over N bytes (a multiple of 8) continuing from CK. */
-void shadow_wal_checksum(bool big_endian, const uint8_t *p, size_t n,
-    uint32_t ck[2]);
 
 #endif
