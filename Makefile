@@ -100,6 +100,7 @@ UNIT_flags    := $(O)/cli/flags.o $(O)/common/log.o
 UNIT_table    := $(O)/common/table.o
 UNIT_sqlitewal := $(O)/sqlitewal/sqlitewal.o
 UNIT_layout   := $(O)/replica/layout.o
+UNIT_lz4frame := $(O)/replica/lz4frame.o
 UNIT_walreader_ckpt := $(O)/walreader/ckpt_vfs.o $(O)/walreader/dbconn.o \
 	$(O)/walreader/snapshot.o $(O)/sqlitewal/sqlitewal.o \
 	$(O)/walreader/shadow.o $(O)/common/log.o
