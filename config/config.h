@@ -41,6 +41,20 @@ enum cfg_replica_type {
 	CFG_REPLICA_SFTP,
 };
 
+/* Where a replica's S3 credentials come from (format doc §5.3). */
+enum cfg_cred_source {
+	CFG_CRED_NONE = 0,	/* none found: shared credentials file/role */
+	CFG_CRED_CONFIG,	/* the replica's keys, else the global keys */
+	CFG_CRED_ENV,		/* AWS_* (LITESTREAM_* when AWS_* are unset) */
+};
+
+/* walship: S3 server-side encryption asked for by sse:/encryption:. */
+enum cfg_sse {
+	CFG_SSE_NONE = 0,
+	CFG_SSE_AES256,		/* sse: AES256, or encryption: aes256 */
+	CFG_SSE_KMS,		/* sse: aws:kms (implied by sse-kms-key-id) */
+};
+
 /* Where a value came from in the file, 1-based (0 = not in the file). */
 struct cfg_mark {
 	int line;
@@ -66,13 +80,17 @@ struct cfg_replica {
 	int64_t validation_interval; /* 0 = off */
 
 	/* s3 */
-	char *access_key_id;         /* replica, else global */
+	char *access_key_id;         /* replica, else global, else env */
 	char *secret_access_key;     /* secret */
+	char *session_token;         /* secret; AWS_SESSION_TOKEN, env only */
+	enum cfg_cred_source cred_source;
 	char *region;                /* "us-east-1" when endpoint given, §5.5 */
 	char *bucket;
 	char *endpoint;              /* with scheme; https:// added if absent */
 	bool force_path_style;
 	bool skip_verify;
+	enum cfg_sse sse;            /* walship: sse:, encryption: */
+	char *sse_kms_key_id;        /* walship: sse-kms-key-id: */
 
 	/* abs */
 	char *account_name;
@@ -81,11 +99,12 @@ struct cfg_replica {
 	char *host;
 	char *user;
 	char *password;              /* secret */
-	char *key_path;
+	char *key_path;              /* absolute, ~ expanded */
 
 	/* age */
 	struct cfg_strlist age_identities; /* secret */
 	struct cfg_strlist age_recipients;
+	char *age_identity_file;     /* walship: age.identity-file, absolute */
 };
 
 struct cfg_db {
@@ -114,7 +133,8 @@ struct cfg {
 	int64_t shadow_max_size;     /* walship: default for every db */
 	struct cfg_db *dbs;
 	size_t ndbs;
-	bool has_secrets;            /* any secret key set in the file */
+	bool has_secrets;            /* a secret written literally in the file
+	                                (not only through $VAR expansion) */
 };
 
 /*
@@ -136,6 +156,8 @@ void cfg_print(const struct cfg *cfg, FILE *out);
 struct cfg_db *cfg_find_db(const struct cfg *cfg, const char *path);
 
 const char *cfg_replica_type_name(enum cfg_replica_type type);
+/* "file", "s3", "gcs", "abs", "sftp" (exact case) to TYPE; -1 if unknown. */
+int cfg_replica_type_parse(const char *name, enum cfg_replica_type *type);
 
 /*
  * Builds a replica from a URL given on the command line (restore, wal, ...
@@ -153,6 +175,25 @@ void cfg_format_duration(int64_t ns, char *buf, size_t len);
 
 /* Go os.ExpandEnv over TEXT; returns a malloc'd string. */
 char *cfg_expand_env(const char *text, size_t len, size_t *outlen);
+
+/*
+ * Byte sizes for shadow-max-size: a plain integer (bytes) or a number with a
+ * unit, as go-humanize reads them: B; K/KB, M/MB, G/GB, T/TB, P/PB (powers
+ * of 1000); Ki/KiB, Mi/MiB, Gi/GiB, Ti/TiB, Pi/PiB (powers of 1024). Units
+ * are case-insensitive, a space may separate them, a fraction is allowed
+ * ("1.5GiB"). Returns -1 with ERR filled in on bad input.
+ */
+int cfg_parse_size(const char *s, int64_t *bytes, char *err, size_t errlen);
+/* "1GiB", "512MiB", "100MB", else the plain number of bytes. */
+void cfg_format_size(int64_t bytes, char *buf, size_t len);
+
+/*
+ * PATH made absolute the way Litestream does it: "~" and "~/..." use $HOME
+ * (else the passwd entry), a relative path is joined to the current
+ * directory, then the result is cleaned ("//", ".", ".."). Symlinks are not
+ * resolved. Returns a malloc'd string, or NULL with errno set.
+ */
+char *cfg_abs_path(const char *path);
 
 /*
  * The config file a command uses when -config is not given: $WALSHIP_CONFIG,
