@@ -10,7 +10,19 @@
  * Durations are Go's syntax ("10s", "1h30m", "500ms"; a bare integer means
  * nanoseconds, as in Litestream) and are kept in nanoseconds.
  * Secrets (secret-access-key, age identities, sftp password, abs account-key)
- * are never printed: cfg_print() writes <redacted>.
+ * are never printed: cfg_print() writes <redacted>, and no message quotes
+ * them. cfg_free() wipes every string before freeing it.
+ *
+ * Stricter than Litestream, on purpose: unknown keys (with a "did you mean"),
+ * repeated keys, values of the wrong type, an unknown logging.level (which
+ * Litestream reads as info), and a url: whose scheme contradicts type:
+ * (Litestream lets the scheme win) are errors. Keys of later Litestream
+ * releases are warnings and are ignored; keys starting with "x-" are
+ * extension fields (handy for YAML anchors) and are ignored silently.
+ *
+ * After a successful load no string field is NULL ("" when unset), paths
+ * (db, meta, file replica, key-path, age.identity-file) are absolute, s3
+ * endpoints carry a scheme and replicas have their effective settings.
  */
 #ifndef WALSHIP_CONFIG_H
 #define WALSHIP_CONFIG_H
@@ -138,9 +150,13 @@ struct cfg {
 };
 
 /*
- * Loads and validates FILE. Every problem is written to ERRS as
- * "FILE:LINE:COL: message" (warnings as "FILE:LINE:COL: warning: ...").
- * Returns NULL if there was any error; *nerrors gets the count.
+ * Loads and validates FILE ("~/" expanded). Every problem is written to
+ * ERRS, in file order, as "FILE:LINE:COL: WHERE: message" (WHERE is e.g.
+ * "dbs[0].replicas[1].bucket"; warnings as "FILE:LINE:COL: warning: ...").
+ * If the file holds a secret written literally and group or others can read
+ * it: "FILE: warning: file contains secrets and is readable by others; fix
+ * with: chmod 600 FILE". Returns NULL if there was any error; *nerrors gets
+ * the count (warnings are not counted). ERRS and NERRORS may be NULL.
  */
 struct cfg *cfg_load(const char *file, bool expand_env, FILE *errs,
     int *nerrors);
@@ -149,7 +165,12 @@ struct cfg *cfg_load_text(const char *name, const char *text, size_t len,
     bool expand_env, FILE *errs, int *nerrors);
 void cfg_free(struct cfg *cfg);
 
-/* The effective config as YAML, defaults filled in, secrets <redacted>. */
+/*
+ * The effective config as YAML: fixed key order, defaults filled in,
+ * durations in Go's form, each replica's url: written out as the keys it
+ * implies (the url follows as a comment), secrets <redacted>. It loads
+ * again (with expand_env off) to the same config.
+ */
 void cfg_print(const struct cfg *cfg, FILE *out);
 
 /* The db whose absolute path equals PATH (made absolute first), or NULL. */
@@ -162,13 +183,19 @@ int cfg_replica_type_parse(const char *name, enum cfg_replica_type *type);
 /*
  * Builds a replica from a URL given on the command line (restore, wal, ...
  * with REPLICA_URL): type, bucket, path, region, endpoint and path style as
- * §5.4, every other key at its default. Returns -1 with ERR filled in.
+ * §5.4, s3 credentials from the environment, every other key at its
+ * default. Returns -1 with ERR filled in (R is then cleared); on success
+ * free R with cfg_replica_clear().
  */
 int cfg_replica_from_url(const char *url, struct cfg_replica *r, char *err,
     size_t errlen);
 void cfg_replica_clear(struct cfg_replica *r);
 
-/* Go duration syntax. Returns -1 with ERR filled in on bad input. */
+/*
+ * Go duration syntax, plus a bare integer as nanoseconds. Returns -1 with
+ * ERR filled in on bad input, in Go's words without its "time: " prefix:
+ * unknown unit "d" in duration "7d".
+ */
 int cfg_parse_duration(const char *s, int64_t *ns, char *err, size_t errlen);
 /* Go's time.Duration.String(): "1h30m0s", "500ms", "0s". */
 void cfg_format_duration(int64_t ns, char *buf, size_t len);

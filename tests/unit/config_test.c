@@ -975,6 +975,16 @@ TEST(secret_file_warning)
 		  "            - |\n              AGE-SECRET-KEY-1\n", true },
 		{ "dbs:\n  - path: /a\n    replicas:\n      - path: /b\n"
 		  "        sas-token: tok\n", true },	/* a later key */
+		/* Offsets survive a BOM, CRLF, multibyte text, expansion. */
+		{ "\xef\xbb\xbf" "exec: \xc3\xa9\xc3\xa9\r\n"
+		  "secret-access-key: ${WS_SECRET}\r\n", false },
+		{ "\xef\xbb\xbf" "exec: \xc3\xa9\xc3\xa9\r\n"
+		  "secret-access-key: lit\r\n", true },
+		{ "exec: ${WS_SECRET}${WS_SECRET}\nsecret-access-key: lit\n",
+		  true },
+		{ "exec: lit\nsecret-access-key: $WS_SECRET\n", false },
+		{ "exec: \"${WS_SECRET}\"\nsecret-access-key: |\n"
+		  "  ${WS_SECRET}\n", false },
 	};
 	char path[64], want[256];
 	bool ok;
