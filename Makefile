@@ -96,16 +96,25 @@ $(BIN): $(OBJS)
 # ---------------------------------------------------------------------------
 O := $(BUILD)/obj
 UNIT_log      := $(O)/common/log.o
-UNIT_flags    := $(O)/cli/flags.o $(O)/common/log.o
+UNIT_flags    := $(O)/common/flags.o $(O)/common/log.o
 UNIT_table    := $(O)/common/table.o
+UNIT_supervisor := $(addprefix $(O)/supervisor/,child_fsm.o spawn.o \
+	rundir.o statusmsg.o) $(O)/common/child.o $(O)/common/proctitle.o \
+	$(O)/common/log.o
 UNIT_sqlitewal := $(O)/sqlitewal/sqlitewal.o
+UNIT_msg      := $(O)/ipc/msg.o
+UNIT_nnev     := $(O)/ipc/nnev.o $(O)/ipc/msg.o $(O)/ipc/endpoints.o \
+	$(O)/common/log.o
 UNIT_layout   := $(O)/replica/layout.o
 UNIT_lz4frame := $(O)/replica/lz4frame.o
+UNIT_file_client := $(O)/replica/client.o $(O)/replica/file_client.o \
+	$(O)/replica/layout.o
 UNIT_walreader_ckpt := $(O)/walreader/ckpt_vfs.o $(O)/walreader/dbconn.o \
 	$(O)/walreader/snapshot.o $(O)/sqlitewal/sqlitewal.o \
 	$(O)/walreader/shadow.o $(O)/common/log.o
-UNIT_config   := $(O)/config/config.o $(O)/config/duration.o \
-	$(O)/config/envexpand.o $(O)/config/replica_url.o $(O)/common/log.o
+UNIT_config   := $(addprefix $(O)/config/,config.o duration.o envexpand.o \
+	replica_url.o url_parse.o bytesize.o paths.o diag.o node.o value.o \
+	parse.o resolve.o print.o) $(O)/common/log.o
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
 UNIT_NAMES := $(UNIT_SRCS:tests/unit/%_test.c=%)

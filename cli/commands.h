@@ -14,6 +14,9 @@ struct cfg;
 #define EXIT_USAGE 2
 
 int cmd_databases(int argc, char **argv);
+int cmd_generations(int argc, char **argv);
+int cmd_snapshots(int argc, char **argv);
+int cmd_wal(int argc, char **argv);
 int cmd_replicate(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 

@@ -1,0 +1,314 @@
+/*
+ * sync: one pass of the walreader, every monitor-interval.
+ *
+ *  1. open the database once it exists (WAL mode, pin, shadow state);
+ *  2. copy new committed frames into the shadow log, telling uploaders;
+ *  3. start a new generation when continuity is lost (rule 6): shadow
+ *     index 0 takes the current WAL, then a snapshot is cut;
+ *  4. checkpoint with Litestream's thresholds, TRUNCATE always (the -wal
+ *     shrinks after a burst) and a bounded wait (writers are never blocked
+ *     for long by a long reader);
+ *  5. cut a snapshot when an uploader asked for one;
+ *  6. trim the shadow log below what every replica has acknowledged, and
+ *     enforce shadow-max-size (rule 4);
+ *  7. report status to the supervisor.
+ */
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ckpt_vfs.h"
+#include "config.h"
+#include "log.h"
+#include "wr.h"
+
+/* Litestream's fixed rule: a WAL this many pages long is always truncated. */
+#define HARD_CHECKPOINT_PAGES 500000
+/* How long a checkpoint may hold SQLite's write lock waiting for readers. */
+#define WAIT_MIN_MS 50
+#define WAIT_MAX_MS 500
+#define WAIT_HARD_MS 2000
+#define STATUS_EVERY_NS (2 * NS_PER_SEC)
+
+int64_t
+wr_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+static int64_t
+wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+static void
+fill_gen(struct msg *m, const char *gen)
+{
+	memset(m->generation, 0, sizeof(m->generation));
+	if (gen[0])
+		(void)msg_gen_from_hex(gen, m->generation);
+}
+
+/* Shadow append callback: a frame batch for every uploader. */
+static void
+on_append(void *arg, uint32_t index, uint64_t off, const uint8_t *buf,
+    size_t len, uint32_t nframes)
+{
+	struct wr *w = arg;
+	w->wal_bytes_copied += len;
+	if (buf == NULL || len > MSG_MAX_PAYLOAD)
+		return; /* too big for one message: uploaders read the shadow */
+	struct msg m = {
+		.type = MSG_FRAMES,
+		.db_id = w->db_id,
+		.index = index,
+		.page_size = w->shadow.page_size,
+		.offset = off,
+		.frame_count = nframes,
+		.payload = buf,
+		.payload_len = (uint32_t)len,
+	};
+	fill_gen(&m, w->shadow.gen);
+	wr_send_all(w, &m);
+}
+
+static void
+announce_snapshot(struct wr *w)
+{
+	struct msg m = {
+		.type = MSG_SNAPSHOT,
+		.db_id = w->db_id,
+		.index = w->snap.index,
+		.page_size = w->shadow.page_size,
+		.offset = w->snap.offset,
+		.value = (uint64_t)wall_ns(),
+	};
+	fill_gen(&m, w->shadow.gen);
+	wr_send_all(w, &m);
+}
+
+static int
+cut_snapshot(struct wr *w)
+{
+	if (snapshot_file_write(&w->shadow, w->db->path, &w->snap) < 0)
+		return -1;
+	w->have_snap = true;
+	w->snapshot_wanted = false;
+	log_info("snapshot written", KV_S("generation", w->shadow.gen),
+	    KV_U("index", w->snap.index), KV_U("offset", w->snap.offset),
+	    KV_U("sz", w->snap.lz4_bytes));
+	announce_snapshot(w);
+	return 0;
+}
+
+static int
+new_generation(struct wr *w, const char *reason)
+{
+	char why[SHADOW_REASON_LEN];
+	if (shadow_new_generation(&w->shadow) < 0)
+		return -1;
+	w->generations++;
+	w->have_snap = false;
+	w->cap_hit = false;
+	for (size_t i = 0; i < w->nreplicas; i++)
+		w->replicas[i].acked = false;
+	log_info("sync: new generation", KV_S("generation", w->shadow.gen),
+	    KV_S("reason", reason));
+	struct msg m = { .type = MSG_GENERATION, .db_id = w->db_id,
+		.page_size = w->shadow.page_size };
+	fill_gen(&m, w->shadow.gen);
+	wr_send_all(w, &m);
+	if (shadow_copy(&w->shadow, on_append, w, why) != SHADOW_OK) {
+		log_error("cannot start generation from the wal",
+		    KV_S("reason", why));
+		return -1;
+	}
+	return cut_snapshot(w);
+}
+
+static int
+open_database(struct wr *w)
+{
+	struct stat st;
+	if (stat(w->db->path, &st) < 0) {
+		if (!w->waiting_logged)
+			log_info("waiting for database to exist",
+			    KV_S("path", w->db->path));
+		w->waiting_logged = true;
+		return -1;
+	}
+	if (dbconn_open(&w->conn, w->db->path) < 0)
+		return -1;
+	if (shadow_open(&w->shadow, w->db->meta_path, w->db->path,
+	    w->conn.page_size) < 0 || dbconn_pin(&w->conn) < 0) {
+		dbconn_close(&w->conn);
+		return -1;
+	}
+	w->open = true;
+	log_info("initialized db", KV_S("path", w->db->path),
+	    KV_S("generation", w->shadow.gen[0] ? w->shadow.gen : "none"));
+	return 0;
+}
+
+/* The checkpoint holds SQLite's write lock: copy the rest, seal, unpin. */
+static void
+hook_write_locked(void *arg)
+{
+	struct wr *w = arg;
+	char why[SHADOW_REASON_LEN];
+	if (shadow_copy(&w->shadow, on_append, w, why) == SHADOW_OK &&
+	    shadow_seal(&w->shadow) == 0)
+		dbconn_unpin(&w->conn);
+}
+
+static void
+hook_write_unlocked(void *arg)
+{
+	struct wr *w = arg;
+	if (!w->conn.pinned && dbconn_pin(&w->conn) == 0)
+		w->shadow.pinned_since_seal = w->shadow.sealed;
+}
+
+static int
+checkpoint_wait_ms(struct wr *w)
+{
+	struct stat st;
+	char wal[4200];
+	snprintf(wal, sizeof(wal), "%s-wal", w->db->path);
+	if (stat(wal, &st) < 0 || st.st_size <= 32)
+		return 0;
+	uint64_t pages = ((uint64_t)st.st_size - 32) /
+	    (24 + w->conn.page_size);
+	if (pages >= HARD_CHECKPOINT_PAGES)
+		return WAIT_HARD_MS;
+	if (w->db->max_checkpoint_page_count > 0 &&
+	    pages >= (uint64_t)w->db->max_checkpoint_page_count)
+		return WAIT_MAX_MS;
+	if (pages >= (uint64_t)w->db->min_checkpoint_page_count)
+		return WAIT_MIN_MS;
+	if (w->db->checkpoint_interval > 0 && pages > 1 &&
+	    wr_now_ns() - w->last_ckpt_ns >= w->db->checkpoint_interval)
+		return WAIT_MIN_MS;
+	return 0;
+}
+
+static void
+checkpoint(struct wr *w, int wait_ms)
+{
+	struct ckpt_vfs_hooks hooks = { hook_write_locked, hook_write_unlocked,
+		w };
+	int nlog = 0, nckpt = 0;
+
+	ckpt_vfs_arm(&hooks);
+	int rc = dbconn_checkpoint(&w->conn, SQLITE_CHECKPOINT_TRUNCATE,
+	    wait_ms, &nlog, &nckpt);
+	ckpt_vfs_arm(NULL);
+	if (!w->conn.pinned && dbconn_pin(&w->conn) < 0)
+		fatalx("cannot take the read lock again after a checkpoint");
+	w->last_ckpt_ns = wr_now_ns();
+	if (rc == SQLITE_OK) {
+		w->checkpoints++;
+		log_debug("checkpoint", KV_S("mode", "TRUNCATE"),
+		    KV_I("wait_ms", wait_ms));
+		return;
+	}
+	if (shadow_unseal(&w->shadow) < 0)
+		fatal("cannot reopen shadow wal after a checkpoint");
+	w->checkpoint_busy++;
+	log_debug("checkpoint busy, will retry", KV_S("mode", "TRUNCATE"),
+	    KV_S("result", sqlite3_errstr(rc)));
+}
+
+static uint32_t
+trim_floor(struct wr *w, bool *known)
+{
+	uint32_t below = w->shadow.index;
+	*known = true;
+	for (size_t i = 0; i < w->nreplicas; i++) {
+		struct wr_replica *r = &w->replicas[i];
+		if (!r->acked) {
+			*known = false;
+			continue;
+		}
+		if (strcmp(r->gen, w->shadow.gen) == 0 && r->index < below)
+			below = r->index;
+	}
+	if (w->have_snap && w->snap.index < below)
+		below = w->snap.index;
+	return below;
+}
+
+static void
+trim_and_cap(struct wr *w)
+{
+	bool known;
+	uint32_t below = trim_floor(w, &known);
+	if (known && below > 0)
+		shadow_trim(&w->shadow, below);
+	uint64_t bytes = shadow_bytes(&w->shadow);
+	int64_t cap = w->db->shadow_max_size;
+	if (cap <= 0 || bytes <= (uint64_t)cap || w->cap_hit)
+		return;
+	w->cap_hit = true;
+	for (size_t i = 0; i < w->nreplicas; i++) {
+		struct wr_replica *r = &w->replicas[i];
+		if (!r->acked || strcmp(r->gen, w->shadow.gen) != 0 ||
+		    r->index < w->shadow.index)
+			log_warn("shadow log cap reached: replica is behind and "
+			    "will restart from a new generation",
+			    KV_S("replica", r->name), KV_U("shadow_bytes", bytes),
+			    KV_I("shadow_max_size", cap));
+	}
+	if (new_generation(w, "shadow log cap reached") < 0)
+		fatalx("cannot start a generation after the shadow cap");
+}
+
+void
+wr_sync(struct wr *w)
+{
+	char reason[SHADOW_REASON_LEN];
+
+	if (!w->open && open_database(w) < 0)
+		goto report;
+	enum shadow_status st = shadow_copy(&w->shadow, on_append, w, reason);
+	if (st == SHADOW_ERROR)
+		fatalx("shadow log write failed; restarting from durable state");
+	if (st == SHADOW_NEED_GENERATION && new_generation(w, reason) < 0)
+		fatalx("cannot start a new generation");
+	int wait_ms = checkpoint_wait_ms(w);
+	if (wait_ms > 0)
+		checkpoint(w, wait_ms);
+	if (w->snapshot_wanted) {
+		if (w->have_snap && w->snap.index == w->shadow.index &&
+		    w->snap.offset == w->shadow.size) {
+			w->snapshot_wanted = false;
+			announce_snapshot(w);
+		} else {
+			(void)cut_snapshot(w);
+		}
+	}
+	trim_and_cap(w);
+report:
+	if (!w->ready_sent || wr_now_ns() - w->last_status_ns >= STATUS_EVERY_NS)
+		wr_send_status(w);
+}
+
+void
+wr_close(struct wr *w)
+{
+	if (w->open) {
+		shadow_close(&w->shadow);
+		dbconn_close(&w->conn);
+		w->open = false;
+	}
+	wr_ipc_close(w);
+}

@@ -1,0 +1,138 @@
+/*
+ * walreader: main and loop of the per-database process.
+ *
+ * Order at start-up (smtpd style): parse the role's arguments, set up the
+ * child (parent death signal, clean signals), read the config, find the
+ * database, then the event loop: a timer every monitor-interval runs one
+ * sync (copy WAL frames to the shadow log, start a generation when
+ * continuity is lost, checkpoint, snapshot on request, trim, report). The
+ * database is opened on the first tick where it exists. Uploaders are told
+ * about new frames with non-blocking sends; what they miss they read from
+ * the shadow log.
+ */
+#include "walreader.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "config.h"
+#include "flags.h"
+#include "log.h"
+#include "proctitle.h"
+#include "wr.h"
+
+static int
+parse_args(struct wr *w, int argc, char **argv)
+{
+	const char *config = NULL, *run = NULL, *db = NULL;
+	bool no_expand = false;
+	long db_id = -1;
+	const struct flag flags[] = {
+		{ "config", FLAG_STRING, &config, "PATH", "config file" },
+		{ "no-expand-env", FLAG_BOOL, &no_expand, NULL, "no $VAR" },
+		{ "run", FLAG_STRING, &run, "DIR", "runtime directory" },
+		{ "db-id", FLAG_INT, &db_id, "N", "database number" },
+		{ "db", FLAG_STRING, &db, "PATH", "database path" },
+	};
+	int i = flags_parse(flags, sizeof(flags) / sizeof(flags[0]), argc - 1,
+	    argv + 1, stderr);
+	if (i < 0 || config == NULL || run == NULL || db == NULL || db_id < 0)
+		return -1;
+	int nerr = 0;
+	w->cfg = cfg_load(config, !no_expand, stderr, &nerr);
+	if (w->cfg == NULL)
+		return -1;
+	w->db = cfg_find_db(w->cfg, db);
+	if (w->db == NULL) {
+		log_error("database not found in config", KV_S("path", db));
+		return -1;
+	}
+	w->db_id = (uint32_t)db_id;
+	w->run = run;
+	return 0;
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct wr *w = arg;
+	(void)what;
+	if (sig == SIGHUP)
+		return; /* the supervisor handles reloads */
+	log_info("walreader shutting down");
+	wr_sync(w); /* copy what is left; uploaders read it from the shadow */
+	event_base_loopexit(w->base, NULL);
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	wr_sync(arg);
+}
+
+static void
+setup_logging(const struct cfg *cfg)
+{
+	enum log_level level = LOG_LEVEL_INFO;
+	if (cfg->log_level)
+		(void)log_parse_level(cfg->log_level, &level);
+	log_init(level, cfg->log_type && strcmp(cfg->log_type, "json") == 0 ?
+	    LOG_FORMAT_JSON : LOG_FORMAT_TEXT,
+	    cfg->log_stderr ? stderr : stdout);
+}
+
+int
+walreader_main(int argc, char **argv)
+{
+	struct wr w;
+	struct event *sigs[3];
+	static const int signos[3] = { SIGTERM, SIGINT, SIGHUP };
+
+	memset(&w, 0, sizeof(w));
+	proctitle_init(argc, argv);
+	child_setup();
+	log_set_role("walreader");
+	if (parse_args(&w, argc, argv) < 0)
+		return CHILD_EXIT_CONFIG;
+	setup_logging(w.cfg);
+	log_set_db(w.db->path);
+	proctitle_set("walreader", "walship: walreader %s", w.db->path);
+
+	if ((w.base = event_base_new()) == NULL)
+		fatalx("cannot create event base");
+	for (int i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(w.base, signos[i], on_signal, &w);
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
+			fatalx("cannot watch signals");
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (wr_ipc_open(&w) < 0)
+		fatalx("cannot open ipc sockets");
+	struct event *tick = event_new(w.base, -1, EV_PERSIST, on_tick, &w);
+	int64_t ns = w.db->monitor_interval > 0 ? w.db->monitor_interval :
+	    NS_PER_SEC;
+	struct timeval tv = { .tv_sec = ns / NS_PER_SEC,
+		.tv_usec = (ns % NS_PER_SEC) / 1000 };
+	if (tick == NULL || event_add(tick, &tv) < 0)
+		fatalx("cannot start timer");
+	wr_sync(&w);
+	event_base_dispatch(w.base);
+
+	event_free(tick);
+	for (int i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	wr_close(&w);
+	event_base_free(w.base);
+	cfg_free(w.cfg);
+	return 0;
+}

@@ -1,0 +1,75 @@
+/*
+ * wr: the walreader's state, shared by its files (walreader.c: main and
+ * loop; sync.c: one sync pass, generations, checkpoints, snapshots,
+ * trimming; wr_ipc.c: the sockets to uploaders and supervisor).
+ */
+#ifndef WALSHIP_WR_H
+#define WALSHIP_WR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dbconn.h"
+#include "msg.h"
+#include "shadow.h"
+#include "snapshot_file.h"
+
+struct cfg;
+struct cfg_db;
+struct event_base;
+struct nnev;
+
+/* What the walreader knows of one replica (from its acknowledgements). */
+struct wr_replica {
+	const char *name;
+	struct nnev *frames;     /* PUSH to its uploader */
+	bool acked;              /* has acknowledged since we started */
+	char gen[17];
+	uint32_t index;
+	uint64_t offset;
+};
+
+struct wr {
+	struct cfg *cfg;
+	struct cfg_db *db;
+	uint32_t db_id;
+	const char *run;
+	struct event_base *base;
+
+	bool open;               /* database and shadow log are open */
+	bool waiting_logged;
+	struct dbconn conn;
+	struct shadow shadow;
+	struct snapshot_info snap;
+	bool have_snap;
+	bool snapshot_wanted;
+	bool cap_hit;            /* shadow cap already acted on this generation */
+
+	struct wr_replica *replicas;
+	size_t nreplicas;
+	struct nnev *acks;       /* PULL from uploaders */
+	struct nnev *status;     /* PUSH to the supervisor */
+	bool ready_sent;
+	int64_t last_status_ns;
+	int64_t last_ckpt_ns;
+
+	/* Figures for status and metrics. */
+	uint64_t wal_bytes_copied;
+	uint64_t checkpoints;
+	uint64_t checkpoint_busy;
+	uint64_t generations;
+	uint64_t sends_dropped;
+};
+
+int64_t wr_now_ns(void);
+void wr_sync(struct wr *w);
+void wr_close(struct wr *w);
+
+int wr_ipc_open(struct wr *w);
+void wr_ipc_close(struct wr *w);
+/* Non-blocking: a full pipe drops the message (the shadow log has it). */
+void wr_send_all(struct wr *w, struct msg *m);
+void wr_send_status(struct wr *w);
+void wr_on_ack(struct wr *w, const struct msg *m);
+
+#endif
