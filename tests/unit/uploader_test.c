@@ -1,0 +1,1072 @@
+/*
+ * uploader_test: the uploader's pure parts (position file, plan, frame
+ * buffer) and its work on disk (reading a shadow log built here, writing
+ * segments and snapshots to a file replica and finding the position on it
+ * again), all in a temporary directory.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "log.h"
+#include "lz4frame.h"
+#include "sqlitewal.h"
+#include "test.h"
+#include "upl.h"
+
+#define PAGE 4096
+#define FRAME (24 + PAGE)
+#define G1 "0123456789abcdef"
+#define G2 "fedcba9876543210"
+
+static char tmpdir[256];
+
+/* ------------------------------------------------------------------ */
+/* helpers                                                              */
+/* ------------------------------------------------------------------ */
+
+static int
+rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static void
+fresh_dir(const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", tmpdir, name);
+	nftw(out, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	mkdir(out, 0700);
+}
+
+static void
+mkdirs(const char *path)
+{
+	char buf[1024];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(buf, 0700);
+			*p = '/';
+		}
+	}
+	mkdir(buf, 0700);
+}
+
+static int
+write_file(const char *path, const void *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, buf, len);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+static uint8_t *
+read_file(const char *path, size_t *len)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return NULL;
+	uint8_t *buf = malloc((size_t)st.st_size + 1);
+	ssize_t n = read(fd, buf, (size_t)st.st_size);
+	close(fd);
+	*len = n < 0 ? 0 : (size_t)n;
+	return buf;
+}
+
+/*
+ * A shadow WAL image: header with SALT1, then NFRAMES frames where the
+ * frames numbered in COMMITS (1-based, 0-terminated) are commit frames.
+ * Page bytes are a pattern of the frame number so segments differ.
+ */
+static uint8_t *
+make_wal(uint32_t salt1, uint32_t nframes, const uint32_t *commits,
+    size_t *len)
+{
+	struct sqlitewal_hdr h = { .magic = SQLITEWAL_MAGIC_LE,
+		.version = SQLITEWAL_VERSION, .page_size = PAGE,
+		.salt1 = salt1, .salt2 = 0x5a5a0000u + salt1 };
+	*len = 32 + (size_t)nframes * FRAME;
+	uint8_t *w = calloc(1, *len);
+	sqlitewal_hdr_encode(&h, w);
+	for (uint32_t f = 1; f <= nframes; f++) {
+		uint8_t *fr = w + 32 + (size_t)(f - 1) * FRAME;
+		bool commit = false;
+		for (const uint32_t *c = commits; *c; c++)
+			commit |= *c == f;
+		sqlitewal_put32(fr, f);
+		sqlitewal_put32(fr + 4, commit ? 10 + f : 0);
+		sqlitewal_put32(fr + 8, h.salt1);
+		sqlitewal_put32(fr + 12, h.salt2);
+		memset(fr + 24, (int)(f * 7 + salt1), PAGE);
+	}
+	return w;
+}
+
+static void
+put_shadow(const char *meta, const char *gen, uint32_t index,
+    const uint8_t *buf, size_t len)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/generations/%s/wal", meta, gen);
+	mkdirs(path);
+	snprintf(path, sizeof(path), "%s/generations/%s/wal/%08x.wal", meta,
+	    gen, index);
+	write_file(path, buf, len);
+}
+
+static void
+put_generation(const char *meta, const char *gen)
+{
+	char path[1024], line[32];
+	snprintf(path, sizeof(path), "%s/generation", meta);
+	snprintf(line, sizeof(line), "%s\n", gen);
+	write_file(path, line, strlen(line));
+}
+
+static int
+lz4_sink(void *arg, const void *buf, size_t len)
+{
+	int fd = *(int *)arg;
+	return write(fd, buf, len) == (ssize_t)len ? 0 : -1;
+}
+
+/* A snapshot file as the walreader writes it: CONTENT, LZ4-framed. */
+static void
+put_snapshot(const char *meta, const char *gen, uint32_t index,
+    uint64_t offset, const char *content)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/generations/%s/snapshots", meta, gen);
+	mkdirs(path);
+	snprintf(path, sizeof(path),
+	    "%s/generations/%s/snapshots/%08x_%016" PRIx64 ".snapshot.lz4",
+	    meta, gen, index, offset);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	struct lz4frame_writer *w = lz4frame_writer_new(lz4_sink, &fd);
+	lz4frame_write(w, content, strlen(content));
+	lz4frame_writer_finish(w);
+	lz4frame_writer_free(w);
+	close(fd);
+}
+
+static ssize_t
+fd_src(void *arg, void *buf, size_t len)
+{
+	return read(*(int *)arg, buf, len);
+}
+
+/* Decompresses the LZ4 file PATH into a malloc'd buffer. */
+static uint8_t *
+unlz4_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	struct lz4frame_reader *r = lz4frame_reader_new(fd_src, &fd);
+	size_t cap = 1 << 16, n = 0;
+	uint8_t *out = malloc(cap);
+	ssize_t got;
+	while ((got = lz4frame_read(r, out + n, cap - n)) > 0) {
+		n += (size_t)got;
+		if (n == cap)
+			out = realloc(out, cap *= 2);
+	}
+	if (got < 0)
+		printf("  unlz4 %s: %s\n", path, lz4frame_reader_error(r));
+	lz4frame_reader_free(r);
+	close(fd);
+	if (got < 0) {
+		free(out);
+		return NULL;
+	}
+	*len = n;
+	return out;
+}
+
+static struct upl_view
+view_of(const char *gen, uint32_t lo, uint32_t n, uint64_t *ends,
+    bool snap, uint32_t si, uint64_t so)
+{
+	struct upl_view v;
+	memset(&v, 0, sizeof(v));
+	snprintf(v.gen, sizeof(v.gen), "%s", gen);
+	v.lo = lo;
+	v.n = n;
+	v.end = ends;
+	v.snap = snap;
+	v.snap_index = si;
+	v.snap_offset = so;
+	return v;
+}
+
+static struct upl_pos
+pos_of(const char *gen, uint32_t index, uint64_t offset, bool snap)
+{
+	struct upl_pos p;
+	memset(&p, 0, sizeof(p));
+	snprintf(p.gen, sizeof(p.gen), "%s", gen);
+	p.index = index;
+	p.offset = offset;
+	p.snapshot = snap;
+	return p;
+}
+
+#define ASSERT_STEP(st, k, i, f, t) do { \
+	ASSERT_INT_EQ((st).kind, (k)); \
+	ASSERT_INT_EQ((st).index, (i)); \
+	if ((k) == UPL_STEP_SEGMENT) ASSERT_INT_EQ((st).from, (f)); \
+	ASSERT_INT_EQ((st).to, (t)); \
+} while (0)
+
+/* ------------------------------------------------------------------ */
+/* position file                                                        */
+/* ------------------------------------------------------------------ */
+
+TEST(pos_round_trip)
+{
+	char buf[512], dir[512], path[1024];
+	struct upl_pos p = pos_of(G1, 3, 4152, true), q;
+
+	int n = upl_pos_encode(&p, buf, sizeof(buf));
+	ASSERT(n > 0);
+	ASSERT(strstr(buf, "generation=" G1 "\nindex=3\noffset=4152\n"
+	    "snapshot=1\ncrc32=") != NULL);
+	memset(&q, 0xff, sizeof(q));
+	ASSERT_INT_EQ(upl_pos_decode(buf, (size_t)n, &q), 0);
+	ASSERT_STR_EQ(q.gen, G1);
+	ASSERT_INT_EQ(q.index, 3);
+	ASSERT_INT_EQ(q.offset, 4152);
+	ASSERT(q.snapshot);
+
+	p = pos_of(G2, UINT32_MAX, UINT64_MAX, false);
+	n = upl_pos_encode(&p, buf, sizeof(buf));
+	ASSERT_INT_EQ(upl_pos_decode(buf, (size_t)n, &q), 0);
+	ASSERT_INT_EQ(q.index, UINT32_MAX);
+	ASSERT(q.offset == UINT64_MAX);
+	ASSERT(!q.snapshot);
+
+	/* On disk: META/walship/<name>.pos, directory made on demand. */
+	fresh_dir("pos", dir, sizeof(dir));
+	ASSERT_INT_EQ(upl_pos_path(path, sizeof(path), dir, "s3"), 0);
+	ASSERT(strstr(path, "/pos/walship/s3.pos") != NULL);
+	errno = 0;
+	ASSERT_INT_EQ(upl_pos_load(path, &q), -1);
+	ASSERT_INT_EQ(errno, ENOENT);
+	p = pos_of(G1, 7, 8272, true);
+	ASSERT_INT_EQ(upl_pos_save(path, &p, 0600, 0700), 0);
+	memset(&q, 0, sizeof(q));
+	ASSERT_INT_EQ(upl_pos_load(path, &q), 0);
+	ASSERT_STR_EQ(q.gen, G1);
+	ASSERT_INT_EQ(q.index, 7);
+	ASSERT_INT_EQ(q.offset, 8272);
+	ASSERT(q.snapshot);
+	p.offset = 12392;
+	ASSERT_INT_EQ(upl_pos_save(path, &p, 0600, 0700), 0);
+	ASSERT_INT_EQ(upl_pos_load(path, &q), 0);
+	ASSERT_INT_EQ(q.offset, 12392);
+	char tmp[1100];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	ASSERT(access(tmp, F_OK) < 0); /* renamed away */
+
+	/* Only a valid generation is ever written. */
+	p = pos_of("nothex", 1, 1, true);
+	ASSERT_INT_EQ(upl_pos_encode(&p, buf, sizeof(buf)), -1);
+	ASSERT_INT_EQ(upl_pos_save(path, &p, 0600, 0700), -1);
+	ASSERT_INT_EQ(upl_pos_load(path, &q), 0); /* the old one stays */
+	ASSERT_INT_EQ(q.offset, 12392);
+}
+
+/* BODY followed by its crc32= line, so a test can change one field. */
+static size_t
+with_crc(char *buf, size_t cap, const char *body)
+{
+	uint32_t c = 0xffffffffu;
+	for (const char *s = body; *s; s++) {
+		c ^= (uint8_t)*s;
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
+	}
+	return (size_t)snprintf(buf, cap, "%scrc32=%08x\n", body, ~c);
+}
+
+TEST(pos_corrupt)
+{
+	char buf[512], dir[512], path[1024];
+	struct upl_pos p = pos_of(G1, 3, 4152, true), q;
+	int n = upl_pos_encode(&p, buf, sizeof(buf));
+
+	/* A body that passes with a fresh CRC, then broken one way each. */
+	size_t m = with_crc(buf, sizeof(buf), "walship-position 1\n"
+	    "generation=" G1 "\nindex=3\noffset=4152\nsnapshot=1\n");
+	ASSERT_INT_EQ(upl_pos_decode(buf, m, &q), 0);
+	static const char *bad_bodies[] = {
+		"walship-position 2\ngeneration=" G1 "\nindex=3\noffset=1\n"
+		    "snapshot=1\n",
+		"walship-position 1\ngeneration=0123456789ABCDEF\nindex=3\n"
+		    "offset=1\nsnapshot=1\n",
+		"walship-position 1\ngeneration=" G1 "0\nindex=3\noffset=1\n"
+		    "snapshot=1\n",
+		"walship-position 1\ngeneration=" G1 "\nindex=03\noffset=1\n"
+		    "snapshot=1\n",
+		"walship-position 1\ngeneration=" G1 "\nindex=4294967296\n"
+		    "offset=1\nsnapshot=1\n",
+		"walship-position 1\ngeneration=" G1 "\nindex=-1\noffset=1\n"
+		    "snapshot=1\n",
+		"walship-position 1\ngeneration=" G1 "\nindex=3\n"
+		    "offset=18446744073709551616\nsnapshot=1\n",
+		"walship-position 1\ngeneration=" G1 "\nindex=3\noffset=1\n"
+		    "snapshot=2\n",
+		"walship-position 1\ngeneration=" G1 "\nindex=3\noffset=1\n"
+		    "snapshot=5\n",
+		"walship-position 1\ngeneration=" G1 "\noffset=1\nindex=3\n"
+		    "snapshot=1\n",
+		"walship-position 1\ngeneration=" G1 "\nindex=3\noffset=\n"
+		    "snapshot=1\n",
+		"walship-position 1\ngeneration=" G1 "\nindex=3\noffset=1\n"
+		    "snapshot=1\nextra=1\n",
+		"walship-position 1\ngeneration=" G1 "\nindex=3 \noffset=1\n"
+		    "snapshot=1\n",
+	};
+	for (size_t i = 0; i < sizeof(bad_bodies) / sizeof(*bad_bodies); i++) {
+		m = with_crc(buf, sizeof(buf), bad_bodies[i]);
+		errno = 0;
+		if (upl_pos_decode(buf, m, &q) != -1 || errno != EINVAL)
+			TEST_FAIL_("accepted body %zu:\n%s", i, buf);
+	}
+
+	/* Truncations, a flipped byte, a wrong CRC, trailing bytes. */
+	n = upl_pos_encode(&p, buf, sizeof(buf));
+	if (n <= 0 || n > 500)
+		TEST_FAIL_("encode: %d", n);
+	for (int cut = 0; cut < n; cut++)
+		ASSERT_INT_EQ(upl_pos_decode(buf, (size_t)cut, &q), -1);
+	for (int i = 0; i < n; i++) {
+		char b2[512];
+		memcpy(b2, buf, (size_t)n);
+		b2[i] ^= 0x01;
+		ASSERT_INT_EQ(upl_pos_decode(b2, (size_t)n, &q), -1);
+	}
+	char b3[600];
+	memcpy(b3, buf, (size_t)n);
+	memcpy(b3 + n, "x\n", 2);
+	ASSERT_INT_EQ(upl_pos_decode(b3, (size_t)n + 2, &q), -1);
+
+	/* A corrupt file on disk reads as EINVAL, an oversized one too. */
+	fresh_dir("poscorrupt", dir, sizeof(dir));
+	ASSERT_INT_EQ(upl_pos_path(path, sizeof(path), dir, "file"), 0);
+	ASSERT_INT_EQ(upl_pos_save(path, &p, 0600, 0700), 0);
+	size_t len;
+	uint8_t *disk = read_file(path, &len);
+	ASSERT(disk != NULL);
+	disk[len / 2] ^= 0x20;
+	write_file(path, disk, len);
+	free(disk);
+	errno = 0;
+	ASSERT_INT_EQ(upl_pos_load(path, &q), -1);
+	ASSERT_INT_EQ(errno, EINVAL);
+	char big[2048];
+	memset(big, 'a', sizeof(big));
+	write_file(path, big, sizeof(big));
+	errno = 0;
+	ASSERT_INT_EQ(upl_pos_load(path, &q), -1);
+	ASSERT_INT_EQ(errno, EINVAL);
+	write_file(path, "", 0);
+	ASSERT_INT_EQ(upl_pos_load(path, &q), -1);
+}
+
+TEST(pos_path_escapes)
+{
+	char path[256];
+	ASSERT_INT_EQ(upl_pos_path(path, sizeof(path), "/m", "my-replica_1.x"),
+	    0);
+	ASSERT_STR_EQ(path, "/m/walship/my-replica_1.x.pos");
+	ASSERT_INT_EQ(upl_pos_path(path, sizeof(path), "/m", "../a/b c"), 0);
+	ASSERT_STR_EQ(path, "/m/walship/%2E.%2Fa%2Fb%20c.pos");
+	ASSERT_INT_EQ(upl_pos_path(path, sizeof(path), "/m", ".hidden"), 0);
+	ASSERT_STR_EQ(path, "/m/walship/%2Ehidden.pos");
+	ASSERT_INT_EQ(upl_pos_path(path, 16, "/m", "a-long-name"), -1);
+}
+
+/* ------------------------------------------------------------------ */
+/* plan                                                                 */
+/* ------------------------------------------------------------------ */
+
+/* The example of the design: the replica is at (G1, 3, 4152); the shadow
+ * log moved to G2, whose newest snapshot holds (7, 8272). */
+TEST(plan_new_generation_starts_at_snapshot)
+{
+	uint64_t ends[] = { 12392, 16512, 4152 }; /* indexes 7, 8, 9 */
+	struct upl_view v = view_of(G2, 7, 3, ends, true, 7, 8272);
+	struct upl_pos pos = pos_of(G1, 3, 4152, true);
+	struct upl_plan p;
+
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
+	ASSERT_INT_EQ(p.status, UPL_PLAN_OK);
+	ASSERT(p.start);
+	ASSERT(!p.resync);
+	ASSERT_STR_EQ(p.gen, G2);
+	ASSERT_INT_EQ(p.nsteps, 5);
+	/* Segments of the snapshot's index up to its offset, then it. */
+	ASSERT_STEP(p.steps[0], UPL_STEP_SEGMENT, 7, 0, 8272);
+	ASSERT_STR_EQ(p.steps[0].after.gen, G2);
+	ASSERT_INT_EQ(p.steps[0].after.index, 7);
+	ASSERT_INT_EQ(p.steps[0].after.offset, 8272);
+	ASSERT(!p.steps[0].after.snapshot);
+	ASSERT_STEP(p.steps[1], UPL_STEP_SNAPSHOT, 7, 0, 8272);
+	ASSERT(p.steps[1].after.snapshot);
+	ASSERT_INT_EQ(p.steps[1].after.offset, 8272);
+	/* Then the rest of index 7 and every later index. */
+	ASSERT_STEP(p.steps[2], UPL_STEP_SEGMENT, 7, 8272, 12392);
+	ASSERT_STEP(p.steps[3], UPL_STEP_SEGMENT, 8, 0, 16512);
+	ASSERT_STEP(p.steps[4], UPL_STEP_SEGMENT, 9, 0, 4152);
+	ASSERT(p.steps[4].after.snapshot);
+	ASSERT_INT_EQ(p.steps[4].after.index, 9);
+	ASSERT_INT_EQ(p.steps[4].after.offset, 4152);
+	upl_plan_free(&p);
+
+	/* Indexes below the snapshot are never written, even if the shadow
+	 * still holds them (here 5 and 6, the first one partial). */
+	uint64_t ends2[] = { 8272, 4152, 12392 }; /* 5, 6, 7 */
+	v = view_of(G2, 5, 3, ends2, true, 7, 8272);
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
+	ASSERT_INT_EQ(p.nsteps, 3);
+	ASSERT_STEP(p.steps[0], UPL_STEP_SEGMENT, 7, 0, 8272);
+	ASSERT_STEP(p.steps[1], UPL_STEP_SNAPSHOT, 7, 0, 8272);
+	ASSERT_STEP(p.steps[2], UPL_STEP_SEGMENT, 7, 8272, 12392);
+	upl_plan_free(&p);
+
+	/* A snapshot at offset 0 (its index still empty) goes first. */
+	uint64_t ends3[] = { 0 };
+	v = view_of(G2, 4, 1, ends3, true, 4, 0);
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
+	ASSERT_INT_EQ(p.nsteps, 1);
+	ASSERT_STEP(p.steps[0], UPL_STEP_SNAPSHOT, 4, 0, 0);
+	ASSERT(p.steps[0].after.snapshot);
+	ASSERT_INT_EQ(p.steps[0].after.index, 4);
+	ASSERT_INT_EQ(p.steps[0].after.offset, 0);
+	upl_plan_free(&p);
+
+	/* No position at all (first start): the same. */
+	struct upl_pos none;
+	memset(&none, 0, sizeof(none));
+	v = view_of(G2, 7, 3, ends, true, 7, 8272);
+	ASSERT_INT_EQ(upl_plan_make(&v, &none, false, &p), 0);
+	ASSERT(p.start);
+	ASSERT_INT_EQ(p.nsteps, 5);
+	ASSERT_STEP(p.steps[0], UPL_STEP_SEGMENT, 7, 0, 8272);
+	upl_plan_free(&p);
+}
+
+TEST(plan_same_generation)
+{
+	uint64_t ends[] = { 8272, 12392, 4152 }; /* indexes 3, 4, 5 */
+	struct upl_view v = view_of(G1, 3, 3, ends, true, 3, 0);
+	struct upl_pos pos = pos_of(G1, 3, 4152, true);
+	struct upl_plan p;
+
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
+	ASSERT_INT_EQ(p.status, UPL_PLAN_OK);
+	ASSERT(!p.start);
+	ASSERT_INT_EQ(p.nsteps, 3);
+	ASSERT_STEP(p.steps[0], UPL_STEP_SEGMENT, 3, 4152, 8272);
+	ASSERT_STEP(p.steps[1], UPL_STEP_SEGMENT, 4, 0, 12392);
+	ASSERT_STEP(p.steps[2], UPL_STEP_SEGMENT, 5, 0, 4152);
+	for (size_t i = 0; i < p.nsteps; i++) {
+		ASSERT(p.steps[i].after.snapshot);
+		ASSERT_STR_EQ(p.steps[i].after.gen, G1);
+	}
+	upl_plan_free(&p);
+
+	/* At the end of an index whose successor has a frame: move on. */
+	pos = pos_of(G1, 3, 8272, true);
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
+	ASSERT_INT_EQ(p.nsteps, 2);
+	ASSERT_STEP(p.steps[0], UPL_STEP_SEGMENT, 4, 0, 12392);
+	upl_plan_free(&p);
+
+	/* Caught up: nothing to do. */
+	pos = pos_of(G1, 5, 4152, true);
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
+	ASSERT_INT_EQ(p.status, UPL_PLAN_OK);
+	ASSERT_INT_EQ(p.nsteps, 0);
+	ASSERT(!upl_view_ahead(&v, &pos));
+	upl_plan_free(&p);
+
+	/* An empty latest index (sealed previous one) is not entered. */
+	uint64_t ends2[] = { 8272, 12392, 0 };
+	v = view_of(G1, 3, 3, ends2, false, 0, 0);
+	pos = pos_of(G1, 4, 12392, true);
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
+	ASSERT_INT_EQ(p.nsteps, 0);
+	ASSERT(!upl_view_ahead(&v, &pos));
+	upl_plan_free(&p);
+	pos = pos_of(G1, 4, 4152, true);
+	ASSERT(upl_view_ahead(&v, &pos));
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
+	ASSERT_INT_EQ(p.nsteps, 1);
+	ASSERT_STEP(p.steps[0], UPL_STEP_SEGMENT, 4, 4152, 12392);
+	upl_plan_free(&p);
+}
+
+/* A repeat after a crash (the object written, the position not yet
+ * persisted) names the same object again: same index, same start. */
+TEST(plan_crash_repeat)
+{
+	uint64_t ends[] = { 8272, 12392 }; /* 3, 4 */
+	struct upl_view v = view_of(G1, 3, 2, ends, true, 3, 0);
+	struct upl_pos pos = pos_of(G1, 3, 4152, true);
+	struct upl_plan a, b;
+
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &a), 0);
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &b), 0);
+	ASSERT_INT_EQ(a.nsteps, b.nsteps);
+	ASSERT_MEM_EQ(a.steps, b.steps, a.nsteps * sizeof(*a.steps));
+	upl_plan_free(&b);
+
+	/* The shadow grew meanwhile: the first object keeps its name (3,
+	 * 4152) and holds more; still contiguous with what follows. */
+	uint64_t grown[] = { 8272, 16512, 4152 };
+	struct upl_view v2 = view_of(G1, 3, 3, grown, true, 3, 0);
+	ASSERT_INT_EQ(upl_plan_make(&v2, &pos, false, &b), 0);
+	ASSERT_STEP(b.steps[0], UPL_STEP_SEGMENT, a.steps[0].index,
+	    a.steps[0].from, 8272);
+	ASSERT_STEP(b.steps[1], UPL_STEP_SEGMENT, 4, 0, 16512);
+	ASSERT_STEP(b.steps[2], UPL_STEP_SEGMENT, 5, 0, 4152);
+	for (size_t i = 1; i < b.nsteps; i++) {
+		const struct upl_step *s = &b.steps[i], *r = &b.steps[i - 1];
+		ASSERT(s->from == (s->index == r->index ? r->to : 0));
+	}
+	upl_plan_free(&a);
+	upl_plan_free(&b);
+
+	/* A crash between the segments and the snapshot of a generation
+	 * start: the position says "started, no snapshot yet"; the next run
+	 * continues up to the snapshot and writes it. */
+	uint64_t ends3[] = { 12392, 4152 }; /* 7, 8 */
+	v = view_of(G2, 7, 2, ends3, true, 7, 8272);
+	pos = pos_of(G2, 7, 4152, false);
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &a), 0);
+	ASSERT(!a.start);
+	ASSERT_INT_EQ(a.nsteps, 4);
+	ASSERT_STEP(a.steps[0], UPL_STEP_SEGMENT, 7, 4152, 8272);
+	ASSERT(!a.steps[0].after.snapshot);
+	ASSERT_STEP(a.steps[1], UPL_STEP_SNAPSHOT, 7, 0, 8272);
+	ASSERT_STEP(a.steps[2], UPL_STEP_SEGMENT, 7, 8272, 12392);
+	ASSERT_STEP(a.steps[3], UPL_STEP_SEGMENT, 8, 0, 4152);
+	upl_plan_free(&a);
+	pos = pos_of(G2, 7, 8272, false);
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &a), 0);
+	ASSERT_STEP(a.steps[0], UPL_STEP_SNAPSHOT, 7, 0, 8272);
+	upl_plan_free(&a);
+}
+
+TEST(plan_interval_snapshot)
+{
+	uint64_t ends[] = { 8272, 12392, 8272 }; /* 3, 4, 5 */
+	struct upl_view v = view_of(G1, 3, 3, ends, true, 4, 8272);
+	struct upl_pos pos = pos_of(G1, 3, 4152, true);
+	struct upl_plan p;
+
+	/* Not wanted: a snapshot file alone is not uploaded again. */
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
+	ASSERT_INT_EQ(p.nsteps, 3);
+	for (size_t i = 0; i < p.nsteps; i++)
+		ASSERT_INT_EQ(p.steps[i].kind, UPL_STEP_SEGMENT);
+	upl_plan_free(&p);
+
+	/* Wanted, ahead of the position: after the segment reaching it. */
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, true, &p), 0);
+	ASSERT_INT_EQ(p.nsteps, 5);
+	ASSERT_STEP(p.steps[0], UPL_STEP_SEGMENT, 3, 4152, 8272);
+	ASSERT_STEP(p.steps[1], UPL_STEP_SEGMENT, 4, 0, 8272);
+	ASSERT_STEP(p.steps[2], UPL_STEP_SNAPSHOT, 4, 0, 8272);
+	ASSERT_STEP(p.steps[3], UPL_STEP_SEGMENT, 4, 8272, 12392);
+	ASSERT_STEP(p.steps[4], UPL_STEP_SEGMENT, 5, 0, 8272);
+	upl_plan_free(&p);
+
+	/* Wanted, behind the position: first. */
+	pos = pos_of(G1, 5, 4152, true);
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, true, &p), 0);
+	ASSERT_INT_EQ(p.nsteps, 2);
+	ASSERT_STEP(p.steps[0], UPL_STEP_SNAPSHOT, 4, 0, 8272);
+	ASSERT_INT_EQ(p.steps[0].after.index, 5);
+	ASSERT_INT_EQ(p.steps[0].after.offset, 4152);
+	ASSERT_STEP(p.steps[1], UPL_STEP_SEGMENT, 5, 4152, 8272);
+	upl_plan_free(&p);
+
+	/* Exactly at the position, nothing new: the snapshot alone. */
+	pos = pos_of(G1, 5, 8272, true);
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, true, &p), 0);
+	ASSERT_INT_EQ(p.nsteps, 1);
+	ASSERT_STEP(p.steps[0], UPL_STEP_SNAPSHOT, 4, 0, 8272);
+	upl_plan_free(&p);
+}
+
+TEST(plan_waits_and_stalls)
+{
+	struct upl_plan p;
+	struct upl_pos pos = pos_of(G1, 3, 4152, true);
+	uint64_t ends[] = { 8272, 12392 }; /* 3, 4 */
+
+	/* No generation yet. */
+	struct upl_view v = view_of("", 0, 0, NULL, false, 0, 0);
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
+	ASSERT_INT_EQ(p.status, UPL_PLAN_NO_GENERATION);
+	ASSERT_INT_EQ(p.nsteps, 0);
+	ASSERT(!upl_view_ahead(&v, &pos));
+
+	/* A new generation without a snapshot file: wait for one. */
+	v = view_of(G2, 3, 2, ends, false, 0, 0);
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
+	ASSERT_INT_EQ(p.status, UPL_PLAN_NEED_SNAPSHOT);
+	ASSERT_INT_EQ(p.nsteps, 0);
+	ASSERT(upl_view_ahead(&v, &pos));
+
+	/* Position trimmed away, no later snapshot: stalled. */
+	uint64_t ends2[] = { 8272, 12392 }; /* 5, 6 */
+	v = view_of(G1, 5, 2, ends2, true, 3, 0);
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
+	ASSERT_INT_EQ(p.status, UPL_PLAN_STALLED);
+	ASSERT(strstr(p.why, "not in the shadow log") != NULL);
+
+	/* The shadow holds less than the replica: stalled, never rewritten
+	 * (a snapshot at the same index would overwrite segments). */
+	uint64_t ends3[] = { 4152 };
+	v = view_of(G1, 3, 1, ends3, true, 3, 4152);
+	pos = pos_of(G1, 3, 8272, true);
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
+	ASSERT_INT_EQ(p.status, UPL_PLAN_STALLED);
+
+	/* Position trimmed away, a later snapshot: restart there. */
+	pos = pos_of(G1, 3, 4152, true);
+	v = view_of(G1, 5, 2, ends2, true, 6, 4152);
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
+	ASSERT_INT_EQ(p.status, UPL_PLAN_OK);
+	ASSERT(p.resync);
+	ASSERT_INT_EQ(p.nsteps, 3);
+	ASSERT_STEP(p.steps[0], UPL_STEP_SEGMENT, 6, 0, 4152);
+	ASSERT(!p.steps[0].after.snapshot);
+	ASSERT_STEP(p.steps[1], UPL_STEP_SNAPSHOT, 6, 0, 4152);
+	ASSERT_STEP(p.steps[2], UPL_STEP_SEGMENT, 6, 4152, 12392);
+	upl_plan_free(&p);
+
+	/* A missing index in the middle: up to it, then stalled there. */
+	uint64_t holes[] = { 8272, UPL_END_MISSING, 4152 }; /* 3, 4, 5 */
+	v = view_of(G1, 3, 3, holes, true, 3, 0);
+	pos = pos_of(G1, 3, 4152, true);
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
+	ASSERT_INT_EQ(p.status, UPL_PLAN_OK);
+	ASSERT_INT_EQ(p.nsteps, 1);
+	upl_plan_free(&p);
+	pos = pos_of(G1, 3, 8272, true);
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
+	ASSERT_INT_EQ(p.status, UPL_PLAN_STALLED);
+	ASSERT(strstr(p.why, "missing") != NULL);
+
+	/* Offsets past 4 GiB cannot be named in v0.3. */
+	uint64_t huge[] = { (uint64_t)UINT32_MAX + 4121 };
+	v = view_of(G1, 3, 1, huge, true, 3, 0);
+	pos = pos_of(G1, 3, (uint64_t)UINT32_MAX + 1, true);
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
+	ASSERT_INT_EQ(p.status, UPL_PLAN_STALLED);
+}
+
+/* ------------------------------------------------------------------ */
+/* frame buffer                                                         */
+/* ------------------------------------------------------------------ */
+
+TEST(buf_contiguous_runs)
+{
+	struct upl_buf b;
+	uint8_t d[100];
+	size_t avail;
+	uint64_t next;
+
+	memset(d, 'x', sizeof(d));
+	upl_buf_init(&b, 250);
+	ASSERT_INT_EQ(upl_buf_add(&b, G1, 3, 32, d, 50), 1);
+	ASSERT_INT_EQ(upl_buf_add(&b, G1, 3, 82, d, 50), 1);
+	ASSERT_INT_EQ(upl_buf_add(&b, G1, 4, 0, d, 100), 1);
+	ASSERT_INT_EQ(b.bytes, 200);
+	ASSERT(upl_buf_find(&b, G1, 3, 40, &avail, &next) != NULL);
+	ASSERT_INT_EQ(avail, 42);
+	ASSERT(upl_buf_find(&b, G1, 3, 0, &avail, &next) == NULL);
+	ASSERT_INT_EQ(next, 32);
+	ASSERT(upl_buf_find(&b, G1, 4, 99, &avail, &next) != NULL);
+	ASSERT_INT_EQ(avail, 1);
+	ASSERT(upl_buf_find(&b, G2, 4, 0, &avail, &next) == NULL);
+	ASSERT(next == UINT64_MAX);
+
+	/* Overflow empties it; the batch that did not fit starts anew. */
+	ASSERT_INT_EQ(upl_buf_add(&b, G1, 4, 100, d, 100), 1);
+	ASSERT_INT_EQ(b.bytes, 100);
+	ASSERT_INT_EQ(b.dropped, 1);
+	ASSERT(upl_buf_find(&b, G1, 3, 40, &avail, &next) == NULL);
+
+	/* A gap starts over too. */
+	ASSERT_INT_EQ(upl_buf_add(&b, G1, 4, 300, d, 10), 1);
+	ASSERT_INT_EQ(b.bytes, 10);
+	ASSERT_INT_EQ(b.dropped, 2);
+	/* Another generation too. */
+	ASSERT_INT_EQ(upl_buf_add(&b, G2, 0, 0, d, 10), 1);
+	ASSERT_INT_EQ(b.dropped, 3);
+	ASSERT_STR_EQ(b.gen, G2);
+	/* Too big for the buffer at all: not kept. */
+	ASSERT_INT_EQ(upl_buf_add(&b, G2, 0, 10, d, 0), 0);
+	upl_buf_clear(&b);
+
+	/* Trim drops what the replica holds. */
+	upl_buf_init(&b, 1000);
+	upl_buf_add(&b, G1, 3, 32, d, 50);
+	upl_buf_add(&b, G1, 3, 82, d, 50);
+	upl_buf_add(&b, G1, 4, 0, d, 50);
+	upl_buf_trim(&b, G1, 3, 82);
+	ASSERT_INT_EQ(b.bytes, 100);
+	upl_buf_trim(&b, G1, 3, 100); /* inside a chunk: kept */
+	ASSERT_INT_EQ(b.bytes, 100);
+	upl_buf_trim(&b, G1, 4, 50);
+	ASSERT_INT_EQ(b.bytes, 0);
+	ASSERT(b.head == NULL && b.tail == NULL);
+	upl_buf_add(&b, G1, 4, 50, d, 50);
+	upl_buf_trim(&b, G2, 0, 0); /* another generation: all of it */
+	ASSERT_INT_EQ(b.bytes, 0);
+	upl_buf_clear(&b);
+}
+
+/* ------------------------------------------------------------------ */
+/* the shadow log on disk                                               */
+/* ------------------------------------------------------------------ */
+
+TEST(view_reads_shadow)
+{
+	char meta[512];
+	size_t l3, l4, l5;
+	struct upl_view v, v2;
+
+	fresh_dir("view", meta, sizeof(meta));
+	ASSERT_INT_EQ(upl_view_load(&v, meta, NULL), 0);
+	ASSERT_STR_EQ(v.gen, "");
+	upl_view_free(&v);
+
+	/* Index 3: 3 frames, commits at 1 and 3. Index 4: 2 frames, commit
+	 * at 1 only (frame 2 is a half-written transaction). Index 5: a
+	 * commit frame cut short (an append caught mid-write). */
+	static const uint32_t c3[] = { 1, 3, 0 }, c4[] = { 1, 0 },
+	    c5[] = { 1, 0 };
+	uint8_t *w3 = make_wal(100, 3, c3, &l3);
+	uint8_t *w4 = make_wal(101, 2, c4, &l4);
+	uint8_t *w5 = make_wal(102, 1, c5, &l5);
+	put_generation(meta, G1);
+	put_shadow(meta, G1, 3, w3, l3);
+	put_shadow(meta, G1, 4, w4, l4);
+	put_shadow(meta, G1, 5, w5, l5 - 100);
+	put_snapshot(meta, G1, 3, 4152, "old");
+	put_snapshot(meta, G1, 4, 4152, "new");
+	put_snapshot(meta, G1, 3, 12392, "older index, larger offset");
+	char junk[600];
+	snprintf(junk, sizeof(junk), "%s/generations/%s/snapshots/"
+	    "00000009_0000000000001038.snapshot.lz4.tmp", meta, G1);
+	write_file(junk, "x", 1);
+	snprintf(junk, sizeof(junk), "%s/generations/%s/wal/0000000a.wal.tmp",
+	    meta, G1);
+	write_file(junk, "x", 1);
+
+	ASSERT_INT_EQ(upl_view_load(&v, meta, NULL), 0);
+	ASSERT_STR_EQ(v.gen, G1);
+	ASSERT_INT_EQ(v.lo, 3);
+	ASSERT_INT_EQ(v.n, 3);
+	ASSERT_INT_EQ(upl_view_end(&v, 3), 32 + 3 * FRAME);
+	ASSERT_INT_EQ(upl_view_end(&v, 4), 32 + FRAME);
+	ASSERT_INT_EQ(upl_view_end(&v, 5), 0);
+	ASSERT(upl_view_end(&v, 6) == UPL_END_MISSING);
+	ASSERT(upl_view_end(&v, 2) == UPL_END_MISSING);
+	ASSERT(v.snap);
+	ASSERT_INT_EQ(v.snap_index, 4);
+	ASSERT_INT_EQ(v.snap_offset, 4152);
+
+	/* The append completes: the scan resumes at the previous ends. */
+	put_shadow(meta, G1, 4, w4, l4);
+	sqlitewal_put32(w4 + 32 + FRAME + 4, 99); /* frame 2 now commits */
+	put_shadow(meta, G1, 4, w4, l4);
+	put_shadow(meta, G1, 5, w5, l5);
+	ASSERT_INT_EQ(upl_view_load(&v2, meta, &v), 0);
+	ASSERT_INT_EQ(upl_view_end(&v2, 4), 32 + 2 * FRAME);
+	ASSERT_INT_EQ(upl_view_end(&v2, 5), 32 + FRAME);
+	upl_view_free(&v);
+
+	/* A frame with another WAL's salt ends the scan. */
+	uint8_t *w6 = make_wal(103, 3, c3, &l3);
+	sqlitewal_put32(w6 + 32 + 2 * FRAME + 8, 7);
+	put_shadow(meta, G1, 6, w6, l3);
+	ASSERT_INT_EQ(upl_view_load(&v, meta, &v2), 0);
+	ASSERT_INT_EQ(upl_view_end(&v, 6), 32 + FRAME);
+	upl_view_free(&v);
+	upl_view_free(&v2);
+
+	/* A generation file that is not a name: no generation. */
+	put_generation(meta, "0123");
+	ASSERT_INT_EQ(upl_view_load(&v, meta, NULL), 0);
+	ASSERT_STR_EQ(v.gen, "");
+	upl_view_free(&v);
+	free(w3);
+	free(w4);
+	free(w5);
+	free(w6);
+}
+
+/* ------------------------------------------------------------------ */
+/* writing to a file replica                                            */
+/* ------------------------------------------------------------------ */
+
+static int
+run_plan(struct replica_client *c, const char *meta, struct upl_buf *buf,
+    struct upl_plan *p, struct upl_pos *pos)
+{
+	uint8_t *chunk = malloc(8192); /* small: exercises the chunking */
+	char err[512];
+	for (size_t i = 0; i < p->nsteps; i++) {
+		uint64_t bytes = 0;
+		enum upl_fault f;
+		int rc = p->steps[i].kind == UPL_STEP_SEGMENT ?
+		    upl_put_segment(c, meta, p->gen, buf, &p->steps[i], chunk,
+			8192, &bytes, &f, err, sizeof(err)) :
+		    upl_put_snapshot(c, meta, p->gen, &p->steps[i], &bytes,
+			&f, err, sizeof(err));
+		if (rc < 0) {
+			printf("  step %zu: %s\n", i, err);
+			free(chunk);
+			return -1;
+		}
+		*pos = p->steps[i].after;
+	}
+	free(chunk);
+	return 0;
+}
+
+TEST(store_writes_replica)
+{
+	char meta[512], root[512], path[1024], err[256];
+	size_t l0, l1, len;
+	static const uint32_t c0[] = { 1, 2, 4, 0 }, c1[] = { 2, 0 };
+	uint8_t *w0 = make_wal(500, 4, c0, &l0);
+	uint8_t *w1 = make_wal(501, 2, c1, &l1);
+	struct upl_view v;
+	struct upl_plan p;
+	struct upl_pos pos, found;
+	struct upl_buf buf;
+	int64_t created;
+
+	fresh_dir("smeta", meta, sizeof(meta));
+	fresh_dir("sreplica", root, sizeof(root));
+	put_generation(meta, G1);
+	put_shadow(meta, G1, 0, w0, 32 + 2 * FRAME);
+	put_snapshot(meta, G1, 0, 32 + FRAME, "database image");
+	struct replica_client *c = file_client_new(root, "file", err,
+	    sizeof(err));
+	ASSERT(c != NULL);
+	upl_buf_init(&buf, UPL_BUF_CAP);
+
+	/* No position on the replica yet. */
+	ASSERT_INT_EQ(upl_replica_position(c, G1, &found, &created, err,
+	    sizeof(err)), 0);
+	ASSERT_STR_EQ(found.gen, "");
+
+	memset(&pos, 0, sizeof(pos));
+	ASSERT_INT_EQ(upl_view_load(&v, meta, NULL), 0);
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
+	ASSERT_INT_EQ(p.nsteps, 3);
+	ASSERT_INT_EQ(run_plan(c, meta, &buf, &p, &pos), 0);
+	upl_plan_free(&p);
+	ASSERT_INT_EQ(pos.offset, 32 + 2 * FRAME);
+
+	/* The snapshot object is the local file, byte for byte. */
+	snprintf(path, sizeof(path), "%s/generations/%s/snapshots/"
+	    "00000000.snapshot.lz4", root, G1);
+	uint8_t *obj = unlz4_file(path, &len);
+	ASSERT(obj != NULL);
+	ASSERT_INT_EQ(len, strlen("database image"));
+	ASSERT_MEM_EQ(obj, "database image", len);
+	free(obj);
+	/* The segments, and their mtimes in (index, offset) order. */
+	struct stat s1, s2;
+	snprintf(path, sizeof(path), "%s/generations/%s/wal/"
+	    "00000000_00000000.wal.lz4", root, G1);
+	obj = unlz4_file(path, &len);
+	ASSERT(obj != NULL);
+	ASSERT_INT_EQ(len, 32 + FRAME);
+	ASSERT_MEM_EQ(obj, w0, len);
+	free(obj);
+	ASSERT_INT_EQ(stat(path, &s1), 0);
+	snprintf(path, sizeof(path), "%s/generations/%s/snapshots/"
+	    "00000000.snapshot.lz4", root, G1);
+	ASSERT_INT_EQ(stat(path, &s2), 0);
+	ASSERT(s1.st_mtim.tv_sec < s2.st_mtim.tv_sec ||
+	    (s1.st_mtim.tv_sec == s2.st_mtim.tv_sec &&
+	    s1.st_mtim.tv_nsec <= s2.st_mtim.tv_nsec));
+	snprintf(path, sizeof(path), "%s/generations/%s/wal/"
+	    "00000000_00001038.wal.lz4", root, G1);
+	obj = unlz4_file(path, &len);
+	ASSERT(obj != NULL);
+	ASSERT_INT_EQ(len, FRAME);
+	ASSERT_MEM_EQ(obj, w0 + 32 + FRAME, len);
+	free(obj);
+
+	/* Litestream's start-up rule finds the same position. */
+	ASSERT_INT_EQ(upl_replica_position(c, G1, &found, &created, err,
+	    sizeof(err)), 0);
+	ASSERT_STR_EQ(found.gen, G1);
+	ASSERT_INT_EQ(found.index, 0);
+	ASSERT_INT_EQ(found.offset, 32 + 2 * FRAME);
+	ASSERT(found.snapshot);
+	ASSERT(created > 0);
+
+	/* More frames, part of them in the buffer (the fast path), then a
+	 * new index. The objects hold the shadow's bytes either way. */
+	upl_view_free(&v);
+	put_shadow(meta, G1, 0, w0, l0);
+	put_shadow(meta, G1, 1, w1, l1);
+	ASSERT_INT_EQ(upl_buf_add(&buf, G1, 0, 32 + 3 * FRAME,
+	    w0 + 32 + 3 * FRAME, FRAME), 1);
+	ASSERT_INT_EQ(upl_buf_add(&buf, G1, 1, 0, w1, l1), 1);
+	/* Poison the shadow copy of the buffered part: the buffer must be
+	 * what is read for it (and the rest from disk). */
+	ASSERT_INT_EQ(upl_view_load(&v, meta, NULL), 0);
+	uint8_t *poison = malloc(l1);
+	memcpy(poison, w1, l1);
+	memset(poison + 32 + 24, 0xee, 100);
+	put_shadow(meta, G1, 1, poison, l1);
+	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
+	ASSERT_INT_EQ(p.nsteps, 2);
+	ASSERT_INT_EQ(run_plan(c, meta, &buf, &p, &pos), 0);
+	upl_plan_free(&p);
+	snprintf(path, sizeof(path), "%s/generations/%s/wal/"
+	    "00000000_00002050.wal.lz4", root, G1);
+	obj = unlz4_file(path, &len);
+	ASSERT(obj != NULL);
+	ASSERT_INT_EQ(len, 2 * FRAME);
+	ASSERT_MEM_EQ(obj, w0 + 32 + 2 * FRAME, len);
+	free(obj);
+	snprintf(path, sizeof(path), "%s/generations/%s/wal/"
+	    "00000001_00000000.wal.lz4", root, G1);
+	obj = unlz4_file(path, &len);
+	ASSERT(obj != NULL);
+	ASSERT_INT_EQ(len, l1);
+	ASSERT_MEM_EQ(obj, w1, len);
+	free(obj);
+	free(poison);
+	upl_buf_clear(&buf);
+
+	ASSERT_INT_EQ(upl_replica_position(c, G1, &found, &created, err,
+	    sizeof(err)), 0);
+	ASSERT_INT_EQ(found.index, 1);
+	ASSERT_INT_EQ(found.offset, l1);
+	ASSERT_INT_EQ(pos.index, 1);
+	ASSERT_INT_EQ(pos.offset, l1);
+
+	/* A shadow file shorter than planned is a local fault. */
+	struct upl_step bad = { .kind = UPL_STEP_SEGMENT, .index = 1,
+		.from = l1, .to = l1 + FRAME };
+	uint8_t chunk[4096];
+	uint64_t bytes;
+	enum upl_fault f;
+	ASSERT_INT_EQ(upl_put_segment(c, meta, G1, &buf, &bad, chunk,
+	    sizeof(chunk), &bytes, &f, err, sizeof(err)), -1);
+	ASSERT_INT_EQ(f, UPL_FAULT_LOCAL);
+	snprintf(path, sizeof(path), "%s/generations/%s/wal/"
+	    "00000001_00002050.wal.lz4", root, G1);
+	ASSERT(access(path, F_OK) < 0);
+	snprintf(path, sizeof(path), "%s/generations/%s/wal/"
+	    "00000001_00002050.wal.lz4.tmp", root, G1);
+	ASSERT(access(path, F_OK) < 0);
+	/* A vanished snapshot file too. */
+	struct upl_step gone = { .kind = UPL_STEP_SNAPSHOT, .index = 5,
+		.to = 4152 };
+	ASSERT_INT_EQ(upl_put_snapshot(c, meta, G1, &gone, &bytes, &f, err,
+	    sizeof(err)), -1);
+	ASSERT_INT_EQ(f, UPL_FAULT_LOCAL);
+
+	upl_view_free(&v);
+	replica_client_free(c);
+	free(w0);
+	free(w1);
+}
+
+TEST(store_replica_errors)
+{
+	char meta[512], root[512], err[256];
+	size_t l0;
+	static const uint32_t c0[] = { 1, 0 };
+	uint8_t *w0 = make_wal(600, 1, c0, &l0);
+	struct upl_buf buf;
+	uint8_t chunk[4096];
+	uint64_t bytes;
+	enum upl_fault f;
+
+	if (geteuid() == 0) {
+		free(w0);
+		return; /* root writes through permissions */
+	}
+	fresh_dir("emeta", meta, sizeof(meta));
+	fresh_dir("ereplica", root, sizeof(root));
+	put_generation(meta, G1);
+	put_shadow(meta, G1, 0, w0, l0);
+	chmod(root, 0500);
+	struct replica_client *c = file_client_new(root, "file", err,
+	    sizeof(err));
+	upl_buf_init(&buf, UPL_BUF_CAP);
+	struct upl_step s = { .kind = UPL_STEP_SEGMENT, .index = 0,
+		.from = 0, .to = l0 };
+	ASSERT_INT_EQ(upl_put_segment(c, meta, G1, &buf, &s, chunk,
+	    sizeof(chunk), &bytes, &f, err, sizeof(err)), -1);
+	ASSERT_INT_EQ(f, UPL_FAULT_REPLICA);
+	ASSERT(strstr(err, root) != NULL);
+	chmod(root, 0700);
+	ASSERT_INT_EQ(upl_put_segment(c, meta, G1, &buf, &s, chunk,
+	    sizeof(chunk), &bytes, &f, err, sizeof(err)), 0);
+	ASSERT(bytes > 0);
+	replica_client_free(c);
+	free(w0);
+}
+
+int
+main(void)
+{
+	const char *t = getenv("TMPDIR");
+	snprintf(tmpdir, sizeof(tmpdir), "%s/uploader_test.XXXXXX",
+	    t ? t : "/tmp");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	log_init(LOG_LEVEL_ERROR, LOG_FORMAT_TEXT, stderr);
+	RUN(pos_round_trip);
+	RUN(pos_corrupt);
+	RUN(pos_path_escapes);
+	RUN(plan_new_generation_starts_at_snapshot);
+	RUN(plan_same_generation);
+	RUN(plan_crash_repeat);
+	RUN(plan_interval_snapshot);
+	RUN(plan_waits_and_stalls);
+	RUN(buf_contiguous_runs);
+	RUN(view_reads_shadow);
+	RUN(store_writes_replica);
+	RUN(store_replica_errors);
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return TEST_DONE();
+}

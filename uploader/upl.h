@@ -1,0 +1,239 @@
+/*
+ * upl: what the uploader's files share. Not for other modules: they use
+ * uploader.h.
+ *
+ *   uploader.c   uploader_main: arguments, config, signals, timers, loop
+ *   upl_pos.c    the persisted replica position (META/walship/NAME.pos)
+ *   upl_view.c   what the shadow log holds: generation, indexes and their
+ *                committed ends, the newest snapshot file
+ *   upl_plan.c   which objects to write, in which order: a pure function
+ *                of the view and the position
+ *   upl_buf.c    frame batches received from the walreader, kept in memory
+ *                while they are contiguous (the fast path)
+ *   upl_store.c  writes segments and snapshots through the replica client
+ *                (replica/client.h), finds the position on the replica
+ *   upl_sync.c   carries out a plan one object at a time, persists, ACKs,
+ *                backs off on errors; the position at start-up
+ *   upl_ipc.c    the sockets (frames in, acks and status out)
+ *
+ * Positions are Litestream's (generation, index, offset), offsets in the
+ * uncompressed WAL of the index. A position (I, end of I) and (I+1, 0) are
+ * the same point; the uploader keeps the former until I+1 has data.
+ */
+#ifndef WALSHIP_UPL_H
+#define WALSHIP_UPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define UPL_GEN_SIZE 17			/* 16 hex characters and a NUL */
+#define UPL_BUF_CAP (8u * 1024 * 1024)	/* frames kept in memory */
+#define UPL_WHY_LEN 160
+
+/* ---------------------------------------------------------------------
+ * Positions and the position file
+ * ------------------------------------------------------------------- */
+
+struct upl_pos {
+	char gen[UPL_GEN_SIZE];	/* "" = none */
+	uint32_t index;
+	uint64_t offset;
+	bool snapshot;		/* the generation's snapshot is on the replica */
+};
+
+/* Orders (ai, ao) and (bi, bo): -1, 0 or 1. */
+int upl_pos_cmp(uint32_t ai, uint64_t ao, uint32_t bi, uint64_t bo);
+
+/*
+ * The position file's text: "walship-position 1", then generation=,
+ * index=, offset=, snapshot= lines and crc32= of everything before it.
+ * Encode returns the length (< LEN), or -1 if BUF is too small.
+ */
+int upl_pos_encode(const struct upl_pos *p, char *buf, size_t len);
+/* Strict: every line, in order, nothing else, the CRC right. 0 or -1. */
+int upl_pos_decode(const char *buf, size_t len, struct upl_pos *p);
+
+/*
+ * META/walship/<NAME>.pos into BUF; bytes of NAME outside [A-Za-z0-9_-]
+ * (and a leading '.') are written %XX, so any replica name is one file.
+ */
+int upl_pos_path(char *buf, size_t len, const char *meta, const char *name);
+
+/* Reads PATH: 0, or -1 with errno ENOENT (none) or EINVAL (corrupt). */
+int upl_pos_load(const char *path, struct upl_pos *p);
+/* Writes PATH.tmp, fsyncs, renames, fsyncs the directory (made if
+ * missing, with DIR_MODE). 0, or -1 with errno. */
+int upl_pos_save(const char *path, const struct upl_pos *p, mode_t file_mode,
+    mode_t dir_mode);
+
+/* ---------------------------------------------------------------------
+ * The shadow log as the uploader sees it
+ * ------------------------------------------------------------------- */
+
+#define UPL_END_MISSING UINT64_MAX
+
+struct upl_view {
+	char gen[UPL_GEN_SIZE];	/* META/generation; "" = none */
+	uint32_t lo;		/* lowest index with a shadow file */
+	uint32_t n;		/* indexes lo .. lo+n-1 */
+	uint64_t *end;		/* committed end of each (0: no frame yet;
+				   UPL_END_MISSING: no file) */
+	bool snap;		/* a snapshot file exists */
+	uint32_t snap_index;	/* the newest one's position */
+	uint64_t snap_offset;
+};
+
+/*
+ * Loads the view of META. PREV (may be NULL or V itself is not allowed)
+ * is the previous view: ends found there are where the scan of each file
+ * resumes. Returns 0, or -1 with errno (logged).
+ *
+ * The end of an index is the end of its last commit frame that lies wholly
+ * in the file and carries the header's salts. The walreader appends whole
+ * commit batches, but a reader can see an append half done; scanning makes
+ * any end the uploader acts on a commit boundary. Later indexes are scanned
+ * before earlier ones, so an index seen complete (a later one has frames)
+ * is scanned at its final size.
+ */
+int upl_view_load(struct upl_view *v, const char *meta,
+    const struct upl_view *prev);
+void upl_view_free(struct upl_view *v);
+/* The end of INDEX in V, UPL_END_MISSING if V has no such index. */
+uint64_t upl_view_end(const struct upl_view *v, uint32_t index);
+/* True if V holds a frame past POS (in POS's generation). */
+bool upl_view_ahead(const struct upl_view *v, const struct upl_pos *pos);
+
+/*
+ * Committed end of the shadow WAL open at FD, scanning frame headers from
+ * FROM (0, or a known commit boundary). Returns 0 with *END set (0 when
+ * no commit frame yet), or -1 with errno.
+ */
+int upl_scan_commit_end(int fd, uint64_t from, uint64_t *end);
+
+/* ---------------------------------------------------------------------
+ * The plan: what to write, in order
+ * ------------------------------------------------------------------- */
+
+enum upl_step_kind {
+	UPL_STEP_SEGMENT = 1,	/* generations/G/wal/<index>_<from>.wal.lz4 */
+	UPL_STEP_SNAPSHOT,	/* generations/G/snapshots/<index>.snapshot.lz4 */
+};
+
+struct upl_step {
+	enum upl_step_kind kind;
+	uint32_t index;
+	uint64_t from;		/* segment: shadow bytes [from, to) */
+	uint64_t to;		/* snapshot: the position it holds (offset) */
+	struct upl_pos after;	/* the durable position once it is written */
+};
+
+enum upl_plan_status {
+	UPL_PLAN_OK = 0,	/* steps to take (maybe none) */
+	UPL_PLAN_NO_GENERATION,	/* the walreader has no generation yet */
+	UPL_PLAN_NEED_SNAPSHOT,	/* a generation to start, no snapshot file */
+	UPL_PLAN_STALLED,	/* the position is not in the shadow log */
+};
+
+struct upl_plan {
+	enum upl_plan_status status;
+	char gen[UPL_GEN_SIZE];
+	bool start;		/* starts the generation at its snapshot */
+	bool resync;		/* position lost: restarts at a later snapshot */
+	size_t nsteps;
+	struct upl_step *steps;
+	char why[UPL_WHY_LEN];	/* for STALLED and resync */
+};
+
+/*
+ * Plans the objects that take the replica from POS to the end of the
+ * shadow log V. SNAPSHOT_WANTED asks for V's snapshot file to be uploaded
+ * too (snapshot-interval). A pure function: the same inputs give the same
+ * steps, so a repeat after a crash writes the same object names.
+ * Returns 0 (P filled in; release with upl_plan_free), or -1 (ENOMEM).
+ */
+int upl_plan_make(const struct upl_view *v, const struct upl_pos *pos,
+    bool snapshot_wanted, struct upl_plan *p);
+void upl_plan_free(struct upl_plan *p);
+
+/* ---------------------------------------------------------------------
+ * Frames kept in memory
+ * ------------------------------------------------------------------- */
+
+struct upl_chunk;
+
+struct upl_buf {
+	char gen[UPL_GEN_SIZE];
+	struct upl_chunk *head, *tail;
+	size_t bytes, cap;
+	uint64_t dropped;	/* times the buffer was given up */
+};
+
+void upl_buf_init(struct upl_buf *b, size_t cap);
+void upl_buf_clear(struct upl_buf *b);
+/*
+ * Keeps a copy of shadow bytes [OFF, OFF+LEN) of (GEN, INDEX). A batch
+ * that does not follow the tail (same index at its end, or the next index
+ * at 0) starts the buffer over; one that would pass the cap empties it.
+ * Returns 1 if kept, 0 if not, -1 (ENOMEM: the buffer is emptied).
+ */
+int upl_buf_add(struct upl_buf *b, const char *gen, uint32_t index,
+    uint64_t off, const void *data, size_t len);
+/* Drops what lies wholly before (INDEX, OFF) of GEN (everything if GEN
+ * is another generation). */
+void upl_buf_trim(struct upl_buf *b, const char *gen, uint32_t index,
+    uint64_t off);
+/*
+ * Bytes at (GEN, INDEX, OFF) if held: returns a pointer with *AVAIL bytes
+ * readable there, else NULL with *NEXT the offset of the next held byte of
+ * that index after OFF (UINT64_MAX if none).
+ */
+const uint8_t *upl_buf_find(const struct upl_buf *b, const char *gen,
+    uint32_t index, uint64_t off, size_t *avail, uint64_t *next);
+
+/* ---------------------------------------------------------------------
+ * Objects on the replica (upl_store.c)
+ * ------------------------------------------------------------------- */
+
+struct replica_client;
+
+/* Where an object write failed: the replica, or our own side (a shadow or
+ * snapshot file that is gone or unreadable: plan again, no backoff). */
+enum upl_fault {
+	UPL_FAULT_NONE = 0,
+	UPL_FAULT_REPLICA,
+	UPL_FAULT_LOCAL,
+};
+
+/*
+ * Writes segment step S of GEN: shadow bytes [from, to) of its index,
+ * taken from BUF where it holds them and from META's shadow file
+ * otherwise (fdatasync'ed first: nothing reaches the replica before it is
+ * durable in the shadow log), LZ4-framed as Litestream does, atomically.
+ * CHUNK (CHUNKLEN bytes) is scratch space. *BYTES gets the object's size.
+ * Returns 0, or -1 with errno, *FAULT and ERR (naming the object).
+ */
+int upl_put_segment(struct replica_client *c, const char *meta,
+    const char *gen, const struct upl_buf *buf, const struct upl_step *s,
+    uint8_t *chunk, size_t chunklen, uint64_t *bytes, enum upl_fault *fault,
+    char *err, size_t errlen);
+
+/* Copies the local snapshot file of step S (already LZ4 with Litestream's
+ * parameters) byte for byte to generations/GEN/snapshots/<I>.snapshot.lz4.
+ * Same results as upl_put_segment. */
+int upl_put_snapshot(struct replica_client *c, const char *meta,
+    const char *gen, const struct upl_step *s, uint64_t *bytes,
+    enum upl_fault *fault, char *err, size_t errlen);
+
+/*
+ * The replica's position in GEN, found as Litestream finds it (format doc
+ * §3.3): no snapshot, no position (POS->gen ""); else after the highest WAL
+ * segment, whose length is known only by decompressing it; else (GEN,
+ * highest snapshot index, 0). *SNAP_CREATED gets the newest snapshot's
+ * time (ns since the epoch, 0 if none). 0, or -1 with errno and ERR.
+ */
+int upl_replica_position(struct replica_client *c, const char *gen,
+    struct upl_pos *pos, int64_t *snap_created, char *err, size_t errlen);
+
+#endif
