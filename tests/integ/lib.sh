@@ -89,3 +89,17 @@ assert_same_output() {
 		fail "$1: outputs differ"
 	fi
 }
+
+# sqlite_sum DB: a checksum of table t's content, for comparing restores.
+table_sum() {
+	sqlite3 "$1" 'SELECT count(*) || ":" || coalesce(sum(length(v)), 0) || ":" || coalesce(sum(id), 0) FROM t'
+}
+
+integrity() {
+	sqlite3 "$1" 'PRAGMA integrity_check'
+}
+
+# rfc3339_now: the current UTC time with milliseconds.
+rfc3339_now() {
+	date -u +%Y-%m-%dT%H:%M:%S.%3NZ
+}
