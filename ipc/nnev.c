@@ -478,3 +478,43 @@ nnev_addr(const struct nnev *nv)
 {
 	return nv->addr;
 }
+
+int
+nnev_send_msg_all(struct nnev *const *nvs, size_t n, const struct msg *m)
+{
+	int failed = 0;
+	size_t len;
+	uint8_t *payload;
+	char err[200];
+
+	if (n == 0)
+		return 0;
+	if (n == 1)
+		return nnev_send_msg(nvs[0], m) < 0 ? 1 : 0;
+	/* Encode (and checksum) once; each socket gets its own copy, since a
+	 * sent buffer belongs to nanomsg. */
+	void *buf = msg_encode_begin(m, &len, &payload, err, sizeof(err));
+	if (buf != NULL && m->payload_len > 0)
+		memcpy(payload, m->payload, m->payload_len);
+	if (buf == NULL || msg_encode_finish(buf, err, sizeof(err)) < 0) {
+		if (buf)
+			nn_freemsg(buf);
+		log_error("cannot encode message", KV_S("socket", nvs[0]->name),
+		    KV_ERRS(err));
+		return (int)n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		void *copy = i + 1 < n ? nn_allocmsg(len, 0) : buf;
+		if (copy == NULL) {
+			failed++;
+			continue;
+		}
+		if (copy != buf)
+			memcpy(copy, buf, len);
+		if (nnev_send(nvs[i], copy) < 0) {
+			nn_freemsg(copy);
+			failed++;
+		}
+	}
+	return failed;
+}

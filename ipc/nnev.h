@@ -113,6 +113,12 @@ int nnev_wait_writable(struct nnev *nv, void (*cb)(struct nnev *nv, void *arg),
 /* Drops a pending wait_writable; a no-op when none is armed. */
 void nnev_cancel_writable(struct nnev *nv);
 
+/*
+ * Sends M on each of the N sockets without blocking, encoding it once.
+ * Returns how many sockets did not take it (pipe full, no peer, no memory).
+ */
+int nnev_send_msg_all(struct nnev *const *nvs, size_t n, const struct msg *m);
+
 const struct nnev_stats *nnev_stats(const struct nnev *nv);
 const char *nnev_name(const struct nnev *nv);
 const char *nnev_addr(const struct nnev *nv);

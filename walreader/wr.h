@@ -46,6 +46,7 @@ struct wr {
 	bool cap_hit;            /* shadow cap already acted on this generation */
 
 	struct wr_replica *replicas;
+	struct nnev **frames;    /* replicas[i].frames, for one-encode sends */
 	size_t nreplicas;
 	struct nnev *acks;       /* PULL from uploaders */
 	struct nnev *status;     /* PUSH to the supervisor */

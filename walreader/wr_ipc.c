@@ -54,7 +54,8 @@ wr_ipc_open(struct wr *w)
 	w->nreplicas = w->db->nreplicas;
 	w->replicas = calloc(w->nreplicas ? w->nreplicas : 1,
 	    sizeof(*w->replicas));
-	if (w->replicas == NULL)
+	w->frames = calloc(w->nreplicas ? w->nreplicas : 1, sizeof(*w->frames));
+	if (w->replicas == NULL || w->frames == NULL)
 		return -1;
 	for (size_t r = 0; r < w->nreplicas; r++) {
 		w->replicas[r].name = w->db->replicas[r].name;
@@ -68,6 +69,7 @@ wr_ipc_open(struct wr *w)
 		    addr);
 		if (w->replicas[r].frames == NULL)
 			return -1;
+		w->frames[r] = w->replicas[r].frames;
 	}
 	if (endpoints_acks(w->run, w->db_id, addr, err, sizeof(err)) < 0)
 		return -1;
@@ -84,7 +86,9 @@ wr_ipc_close(struct wr *w)
 	for (size_t r = 0; r < w->nreplicas; r++)
 		nnev_close(w->replicas[r].frames);
 	free(w->replicas);
+	free(w->frames);
 	w->replicas = NULL;
+	w->frames = NULL;
 	w->nreplicas = 0;
 	nnev_close(w->acks);
 	nnev_close(w->status);
@@ -94,10 +98,8 @@ wr_ipc_close(struct wr *w)
 void
 wr_send_all(struct wr *w, struct msg *m)
 {
-	for (size_t r = 0; r < w->nreplicas; r++) {
-		if (nnev_send_msg(w->replicas[r].frames, m) < 0)
-			w->sends_dropped++;
-	}
+	w->sends_dropped += (uint64_t)nnev_send_msg_all(w->frames, w->nreplicas,
+	    m);
 }
 
 void

@@ -706,6 +706,67 @@ TEST(open_errors)
 	event_base_free(base);
 }
 
+/* ------------------------------------------------------------------------
+ * One message to several sockets: every connected peer gets it intact,
+ * a socket without a peer is counted as not taking it.
+ * ------------------------------------------------------------------------ */
+
+struct fan {
+	struct event_base *base;
+	int got;
+	int bad;
+};
+
+static void
+fan_recv(struct nnev *nv, const struct msg *m, void *arg)
+{
+	struct fan *f = arg;
+	(void)nv;
+	if (m->type != MSG_FRAMES || m->payload_len != 32 + 4120 ||
+	    m->payload[40] != 0x5a)
+		f->bad = 1;
+	if (++f->got == 2)
+		event_base_loopbreak(f->base);
+}
+
+TEST(send_to_all)
+{
+	struct event_base *base = event_base_new();
+	struct fan f = { .base = base };
+	char a[3][ENDPOINTS_ADDR_MAX];
+	struct nnev *push[3], *pull[2];
+	static uint8_t payload[32 + 4120];
+	struct msg m = { .type = MSG_FRAMES, .page_size = 4096,
+		.frame_count = 1, .payload = payload,
+		.payload_len = sizeof(payload) };
+
+	memset(payload, 0x5a, sizeof(payload));
+	for (int i = 0; i < 3; i++) {
+		ASSERT_INT_EQ(endpoints_frames(dir, 7, (uint32_t)i, a[i], NULL,
+		    0), 0);
+		push[i] = open_sock(base, "fan", NNEV_PUSH, NNEV_BIND, a[i],
+		    NULL, NULL);
+		ASSERT(push[i] != NULL);
+	}
+	for (int i = 0; i < 2; i++) {
+		pull[i] = open_sock(base, "fan", NNEV_PULL, NNEV_CONNECT, a[i],
+		    fan_recv, &f);
+		ASSERT(pull[i] != NULL);
+	}
+	/* Let the two connections come up. */
+	run(base, 300);
+	ASSERT_INT_EQ(nnev_send_msg_all(push, 3, &m), 1);
+	run(base, 5000);
+	for (int i = 0; i < 3; i++)
+		nnev_close(push[i]);
+	for (int i = 0; i < 2; i++)
+		nnev_close(pull[i]);
+	event_base_free(base);
+	ASSERT(!timed_out);
+	ASSERT_INT_EQ(f.got, 2);
+	ASSERT(!f.bad);
+}
+
 int
 main(void)
 {
@@ -724,6 +785,7 @@ main(void)
 	RUN(close_inside_callback);
 	RUN(writable_when_peer_appears);
 	RUN(open_errors);
+	RUN(send_to_all);
 	rc = TEST_DONE();
 	cleanup_dir();
 	return rc;
