@@ -4,7 +4,7 @@
  * One line is built in a fixed buffer and written with a single write(2), so
  * the lines of several processes sharing a descriptor do not interleave. The
  * text form follows Go's slog TextHandler: a value is quoted when it is empty
- * or holds a space, '=', '"', or a control or non-ASCII byte.
+ * or holds a space, '=', '"' or a control character.
  */
 #include "log.h"
 
@@ -108,8 +108,9 @@ needs_quote(const char *s)
 {
 	if (*s == '\0')
 		return 1;
+	/* Printable UTF-8 (µs) stays bare, as in Go's slog. */
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p <= ' ' || *p == '=' || *p == '"' || *p >= 0x7f)
+		if (*p <= ' ' || *p == '=' || *p == '"' || *p == 0x7f)
 			return 1;
 	}
 	return 0;

@@ -52,6 +52,8 @@ TEST(text_quoting)
 	    KV_S("c", "say \"hi\"\n")));
 	ASSERT(strstr(out, " msg=x a=\"\" b=\"k=v\" c=\"say \\\"hi\\\"\\n\"\n"));
 	ASSERT(strstr(out, "level=WARN"));
+	CAPTURE(log_info("x", KV_S("elapsed", "538.803\xc2\xb5s")));
+	ASSERT(strstr(out, " elapsed=538.803\xc2\xb5s\n"));
 }
 
 TEST(json_line)
