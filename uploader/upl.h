@@ -228,12 +228,103 @@ int upl_put_snapshot(struct replica_client *c, const char *meta,
 
 /*
  * The replica's position in GEN, found as Litestream finds it (format doc
- * §3.3): no snapshot, no position (POS->gen ""); else after the highest WAL
- * segment, whose length is known only by decompressing it; else (GEN,
- * highest snapshot index, 0). *SNAP_CREATED gets the newest snapshot's
+ * §3.3): after the highest WAL segment, whose length is known only by
+ * decompressing it; with no segment, (GEN, highest snapshot index, 0).
+ * POS->snapshot says whether a snapshot exists (segments without one are a
+ * generation start interrupted before its snapshot); no object at all is
+ * no position (POS->gen ""). *SNAP_CREATED gets the newest snapshot's
  * time (ns since the epoch, 0 if none). 0, or -1 with errno and ERR.
  */
 int upl_replica_position(struct replica_client *c, const char *gen,
     struct upl_pos *pos, int64_t *snap_created, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------------
+ * The process (uploader.c, upl_sync.c, upl_ipc.c)
+ * ------------------------------------------------------------------- */
+
+struct cfg;
+struct cfg_db;
+struct cfg_replica;
+struct event;
+struct event_base;
+struct msg;
+struct nnev;
+
+#define UPL_CHUNK (1024 * 1024)		/* shadow bytes read at a time */
+#define UPL_STATUS_EVERY_NS (5 * 1000000000LL)
+#define UPL_ASK_AGAIN_NS (30 * 1000000000LL) /* unanswered snapshot asks */
+#define UPL_BACKOFF_MAX_NS (60 * 1000000000LL)
+#define UPL_STOP_TIMEOUT_S 10		/* final upload at SIGTERM */
+#define UPL_STOP_SETTLE_NS (500 * 1000000LL) /* look again before leaving */
+
+struct upl {
+	struct cfg *cfg;
+	const struct cfg_db *db;
+	const struct cfg_replica *rep;
+	uint32_t db_id, replica_id;
+	const char *run;
+	char pos_path[4200];
+	mode_t file_mode, dir_mode;
+	struct replica_client *client;
+
+	struct event_base *base;
+	struct event *tick;	/* every sync-interval: upl_sync */
+	struct event *kick;	/* upl_sync now (a message asked for it) */
+	struct event *work;	/* one step of the plan per loop pass */
+	struct event *beat;	/* status and ACK heartbeat */
+	struct event *deadline;	/* bounds the final upload at shutdown */
+	struct nnev *frames;	/* PULL from the walreader */
+	struct nnev *acks;	/* PUSH to the walreader */
+	struct nnev *status;	/* PUSH to the supervisor */
+
+	struct upl_pos pos;	/* durable on the replica */
+	bool pos_known;		/* loaded or found on the replica */
+	bool pos_dirty;		/* advanced but not yet persisted */
+	struct upl_view view;
+	bool have_view;
+	struct upl_plan plan;	/* being carried out while running */
+	size_t step;
+	bool running;
+	bool again;		/* kicked while running: sync once more */
+	struct upl_buf buf;
+	uint8_t *chunk;		/* UPL_CHUNK bytes */
+
+	bool snap_wanted;	/* upload the snapshot file with the next plan */
+	bool snap_asked;	/* asked the walreader, not answered yet */
+	int64_t snap_asked_ns;	/* monotonic */
+	int64_t last_snap_ns;	/* wall clock of the newest snapshot upload */
+
+	unsigned fails;		/* failed uploads in a row */
+	int64_t retry_ns;	/* no upload before this (monotonic) */
+	int64_t behind_ns;	/* since when the shadow is ahead; 0 = not */
+	enum upl_plan_status last_status;
+	char last_why[UPL_WHY_LEN];
+
+	uint64_t uploads, upload_errors, bytes;
+	int64_t last_status_ns;
+	bool ready_sent;
+	bool stopping;
+	int64_t stop_ns;	/* when stopping began (monotonic) */
+};
+
+/* upl_sync.c */
+int64_t upl_now_ns(void);	/* CLOCK_MONOTONIC */
+/* One sync: position (first time), view, plan; starts the steps. */
+void upl_sync(struct upl *u);
+/* Runs the next step of the plan (the work event). */
+void upl_work(struct upl *u);
+/* A message from the walreader. */
+void upl_on_msg(struct upl *u, const struct msg *m);
+/* SIGTERM/SIGINT/MSG_SHUTDOWN: upload what is there, bounded, then exit. */
+void upl_stop(struct upl *u);
+/* Every UPL_STATUS_EVERY_NS (sooner until READY went out). */
+void upl_heartbeat(struct upl *u);
+
+/* upl_ipc.c: the only place that knows the sockets. */
+int upl_ipc_open(struct upl *u);
+void upl_ipc_close(struct upl *u);
+/* Non-blocking: a refused send is simply repeated by the heartbeat. */
+int upl_send_ack(struct upl *u, bool want_snapshot);
+int upl_send_status(struct upl *u, const char *body, size_t len, bool ready);
 
 #endif

@@ -282,34 +282,34 @@ upl_replica_position(struct replica_client *c, const char *gen,
 
 	memset(pos, 0, sizeof(*pos));
 	*snap_created = 0;
-	if (replica_list_snapshots(c, gen, &snaps, &nsnaps, err, errlen) < 0)
-		return -1;
-	if (nsnaps == 0) {
-		rc = 0; /* the generation is not started on this replica */
+	if (replica_list_snapshots(c, gen, &snaps, &nsnaps, err, errlen) < 0 ||
+	    replica_list_wal(c, gen, &segs, &nsegs, err, errlen) < 0)
 		goto out;
-	}
 	for (size_t i = 0; i < nsnaps; i++)
 		if (snaps[i].created > *snap_created)
 			*snap_created = snaps[i].created;
-	if (replica_list_wal(c, gen, &segs, &nsegs, err, errlen) < 0)
-		goto out;
+	rc = 0;
+	if (nsnaps == 0 && nsegs == 0)
+		goto out; /* the generation is not started on this replica */
 	snprintf(pos->gen, sizeof(pos->gen), "%s", gen);
-	pos->snapshot = true;
+	/* Segments without a snapshot: a start interrupted before its
+	 * snapshot. It continues after them; starting again at offset 0
+	 * would leave overlapping segments. */
+	pos->snapshot = nsnaps > 0;
 	if (nsegs == 0) {
 		pos->index = snaps[nsnaps - 1].index; /* sorted by index */
-		rc = 0;
 		goto out;
 	}
 	const struct replica_wal_segment *last = &segs[nsegs - 1];
 	uint64_t len;
 	if (segment_length(c, gen, last->index, last->offset, &len, err,
 	    errlen) < 0) {
-		pos->gen[0] = '\0';
+		memset(pos, 0, sizeof(*pos));
+		rc = -1;
 		goto out;
 	}
 	pos->index = last->index;
 	pos->offset = (uint64_t)last->offset + len;
-	rc = 0;
 out:
 	free(snaps);
 	free(segs);

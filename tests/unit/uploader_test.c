@@ -15,7 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "client.h"
+#include "config.h"
 #include "log.h"
 #include "lz4frame.h"
 #include "sqlitewal.h"
@@ -891,9 +894,30 @@ TEST(store_writes_replica)
 	ASSERT_INT_EQ(upl_view_load(&v, meta, NULL), 0);
 	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
 	ASSERT_INT_EQ(p.nsteps, 3);
+
+	/* Interrupted after the first segment, the position file lost: the
+	 * replica says "started, no snapshot", after that segment, and the
+	 * plan goes on from there (starting over at 0 would overlap). */
+	p.nsteps = 1;
+	ASSERT_INT_EQ(run_plan(c, meta, &buf, &p, &pos), 0);
+	upl_plan_free(&p);
+	ASSERT_INT_EQ(upl_replica_position(c, G1, &found, &created, err,
+	    sizeof(err)), 0);
+	ASSERT_STR_EQ(found.gen, G1);
+	ASSERT_INT_EQ(found.index, 0);
+	ASSERT_INT_EQ(found.offset, 32 + FRAME);
+	ASSERT(!found.snapshot);
+	ASSERT_INT_EQ(created, 0);
+	ASSERT_INT_EQ(upl_plan_make(&v, &found, false, &p), 0);
+	ASSERT(!p.start);
+	ASSERT_INT_EQ(p.nsteps, 2);
+	ASSERT_STEP(p.steps[0], UPL_STEP_SNAPSHOT, 0, 0, 32 + FRAME);
+	ASSERT_STEP(p.steps[1], UPL_STEP_SEGMENT, 0, 32 + FRAME,
+	    32 + 2 * FRAME);
 	ASSERT_INT_EQ(run_plan(c, meta, &buf, &p, &pos), 0);
 	upl_plan_free(&p);
 	ASSERT_INT_EQ(pos.offset, 32 + 2 * FRAME);
+	ASSERT(pos.snapshot);
 
 	/* The snapshot object is the local file, byte for byte. */
 	snprintf(path, sizeof(path), "%s/generations/%s/snapshots/"
@@ -1044,6 +1068,270 @@ TEST(store_replica_errors)
 	free(w0);
 }
 
+/* ------------------------------------------------------------------ */
+/* the engine: upl_sync/upl_work on a real event loop, sockets unpeered */
+/* ------------------------------------------------------------------ */
+
+struct harness {
+	struct upl u;
+	struct cfg_db db;
+	struct cfg_replica rep;
+	char meta[512], root[512], run[512];
+};
+
+static void
+h_kick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	upl_sync(arg);
+}
+
+static void
+h_work(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	upl_work(arg);
+}
+
+static void
+h_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct upl *u = arg;
+	(void)fd;
+	(void)what;
+	event_base_loopexit(u->base, NULL);
+}
+
+/* A harness on META and ROOT (kept if they exist: a restart). */
+static int
+h_init(struct harness *h, const char *meta, const char *root)
+{
+	char err[256];
+	struct upl *u = &h->u;
+
+	memset(h, 0, sizeof(*h));
+	snprintf(h->meta, sizeof(h->meta), "%s", meta);
+	snprintf(h->root, sizeof(h->root), "%s", root);
+	snprintf(h->run, sizeof(h->run), "%s/run", tmpdir);
+	mkdir(h->run, 0700);
+	h->db.path = h->meta; /* only its meta path is used here */
+	h->db.meta_path = h->meta;
+	h->rep.name = (char *)(uintptr_t)"file";
+	h->rep.type = CFG_REPLICA_FILE;
+	h->rep.path = h->root;
+	h->rep.sync_interval = NS_PER_SEC;
+	u->db = &h->db;
+	u->rep = &h->rep;
+	u->run = h->run;
+	u->file_mode = 0600;
+	u->dir_mode = 0700;
+	u->client = file_client_new(root, "file", err, sizeof(err));
+	upl_pos_path(u->pos_path, sizeof(u->pos_path), meta, "file");
+	upl_buf_init(&u->buf, UPL_BUF_CAP);
+	u->chunk = malloc(UPL_CHUNK);
+	u->base = event_base_new();
+	u->kick = event_new(u->base, -1, 0, h_kick, u);
+	u->work = event_new(u->base, -1, 0, h_work, u);
+	u->deadline = evtimer_new(u->base, h_deadline, u);
+	if (u->client == NULL || u->base == NULL || upl_ipc_open(u) < 0)
+		return -1;
+	return 0;
+}
+
+static void
+h_free(struct harness *h)
+{
+	struct upl *u = &h->u;
+	upl_ipc_close(u);
+	event_free(u->kick);
+	event_free(u->work);
+	event_free(u->deadline);
+	upl_plan_free(&u->plan);
+	upl_view_free(&u->view);
+	upl_buf_clear(&u->buf);
+	free(u->chunk);
+	replica_client_free(u->client);
+	event_base_free(u->base);
+}
+
+/* One sync and every step it starts. */
+static void
+h_sync(struct harness *h)
+{
+	upl_sync(&h->u);
+	while (h->u.running)
+		event_base_loop(h->u.base, EVLOOP_ONCE);
+}
+
+static bool
+replica_has(const struct harness *h, const char *gen, const char *name)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/generations/%s/%s", h->root, gen,
+	    name);
+	return access(path, F_OK) == 0;
+}
+
+TEST(engine_uploads_persists_and_backs_off)
+{
+	char meta[512], root[512], wal[1024];
+	struct harness h;
+	struct upl_pos disk;
+	size_t l0;
+	static const uint32_t c0[] = { 1, 2, 3, 4, 0 };
+	uint8_t *w0 = make_wal(700, 4, c0, &l0);
+
+	fresh_dir("emeta1", meta, sizeof(meta));
+	fresh_dir("erep1", root, sizeof(root));
+	put_generation(meta, G1);
+	put_shadow(meta, G1, 0, w0, 32 + 2 * FRAME);
+	put_snapshot(meta, G1, 0, 32 + FRAME, "image");
+	ASSERT_INT_EQ(h_init(&h, meta, root), 0);
+
+	/* First start: no position file, nothing on the replica. */
+	h_sync(&h);
+	ASSERT(h.u.pos_known);
+	ASSERT_STR_EQ(h.u.pos.gen, G1);
+	ASSERT_INT_EQ(h.u.pos.offset, 32 + 2 * FRAME);
+	ASSERT(h.u.pos.snapshot);
+	ASSERT_INT_EQ(h.u.uploads, 3);
+	ASSERT_INT_EQ(h.u.upload_errors, 0);
+	ASSERT_INT_EQ(h.u.behind_ns, 0);
+	ASSERT(replica_has(&h, G1, "wal/00000000_00000000.wal.lz4"));
+	ASSERT(replica_has(&h, G1, "snapshots/00000000.snapshot.lz4"));
+	ASSERT(replica_has(&h, G1, "wal/00000000_00001038.wal.lz4"));
+	ASSERT_INT_EQ(upl_pos_load(h.u.pos_path, &disk), 0);
+	ASSERT_INT_EQ(disk.offset, 32 + 2 * FRAME);
+
+	/* Nothing new: no upload. */
+	h_sync(&h);
+	ASSERT_INT_EQ(h.u.uploads, 3);
+
+	/* The replica refuses (its wal/ is a file now): counted, backed
+	 * off, the position stays where the replica is. */
+	put_shadow(meta, G1, 0, w0, 32 + 3 * FRAME);
+	snprintf(wal, sizeof(wal), "%s/generations/%s/wal", root, G1);
+	char moved[1100];
+	snprintf(moved, sizeof(moved), "%s.away", wal);
+	ASSERT_INT_EQ(rename(wal, moved), 0);
+	write_file(wal, "x", 1);
+	h_sync(&h);
+	ASSERT_INT_EQ(h.u.upload_errors, 1);
+	ASSERT(h.u.retry_ns > upl_now_ns());
+	ASSERT_INT_EQ(h.u.pos.offset, 32 + 2 * FRAME);
+	ASSERT_INT_EQ(upl_pos_load(h.u.pos_path, &disk), 0);
+	ASSERT_INT_EQ(disk.offset, 32 + 2 * FRAME);
+	ASSERT(h.u.behind_ns != 0);
+	/* Within the backoff nothing is tried. */
+	h_sync(&h);
+	ASSERT_INT_EQ(h.u.upload_errors, 1);
+	/* Failing again doubles the wait. */
+	h.u.retry_ns = 0;
+	h_sync(&h);
+	ASSERT_INT_EQ(h.u.upload_errors, 2);
+	ASSERT(h.u.retry_ns - upl_now_ns() > NS_PER_SEC);
+
+	/* The replica is back: the same object name is written, then on. */
+	unlink(wal);
+	ASSERT_INT_EQ(rename(moved, wal), 0);
+	put_shadow(meta, G1, 0, w0, l0);
+	h.u.retry_ns = 0;
+	h_sync(&h);
+	ASSERT_INT_EQ(h.u.fails, 0);
+	ASSERT_INT_EQ(h.u.pos.offset, l0);
+	ASSERT(replica_has(&h, G1, "wal/00000000_00002050.wal.lz4"));
+	ASSERT_INT_EQ(upl_pos_load(h.u.pos_path, &disk), 0);
+	ASSERT_INT_EQ(disk.offset, l0);
+	ASSERT_INT_EQ(h.u.behind_ns, 0);
+	h_free(&h);
+
+	/* A restart without the position file finds it on the replica and
+	 * writes nothing again. A corrupt file is the same. */
+	unlink(h.u.pos_path);
+	ASSERT_INT_EQ(h_init(&h, meta, root), 0);
+	h_sync(&h);
+	ASSERT_STR_EQ(h.u.pos.gen, G1);
+	ASSERT_INT_EQ(h.u.pos.offset, l0);
+	ASSERT(h.u.pos.snapshot);
+	ASSERT_INT_EQ(h.u.uploads, 0);
+	h_free(&h);
+	write_file(h.u.pos_path, "garbage", 7);
+	ASSERT_INT_EQ(h_init(&h, meta, root), 0);
+	h_sync(&h);
+	ASSERT_INT_EQ(h.u.pos.offset, l0);
+	ASSERT_INT_EQ(h.u.uploads, 0);
+	h_free(&h);
+
+	/* A position file whose generation the replica lost (the replica
+	 * was wiped): the generation is started again from its snapshot. */
+	struct upl_pos p = pos_of(G1, 0, l0, true);
+	upl_pos_save(h.u.pos_path, &p, 0600, 0700);
+	char gdir[1100];
+	snprintf(gdir, sizeof(gdir), "%s/generations", root);
+	nftw(gdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	ASSERT_INT_EQ(h_init(&h, meta, root), 0);
+	h_sync(&h);
+	ASSERT(replica_has(&h, G1, "snapshots/00000000.snapshot.lz4"));
+	ASSERT(replica_has(&h, G1, "wal/00000000_00000000.wal.lz4"));
+	ASSERT_INT_EQ(h.u.pos.offset, l0);
+	h_free(&h);
+	free(w0);
+}
+
+TEST(engine_generation_and_stop)
+{
+	char meta[512], root[512];
+	struct harness h;
+	size_t l0;
+	static const uint32_t c0[] = { 1, 2, 0 };
+	uint8_t *w0 = make_wal(800, 2, c0, &l0);
+
+	fresh_dir("emeta2", meta, sizeof(meta));
+	fresh_dir("erep2", root, sizeof(root));
+	put_generation(meta, G1);
+	put_shadow(meta, G1, 0, w0, l0);
+	put_snapshot(meta, G1, 0, 0, "image 1");
+	ASSERT_INT_EQ(h_init(&h, meta, root), 0);
+	h_sync(&h);
+	ASSERT_INT_EQ(h.u.uploads, 2);
+
+	/* A new generation, its snapshot not cut yet: wait for it (and
+	 * ask, which goes nowhere here: no walreader). */
+	put_generation(meta, G2);
+	put_shadow(meta, G2, 0, w0, l0);
+	h_sync(&h);
+	ASSERT_INT_EQ(h.u.last_status, UPL_PLAN_NEED_SNAPSHOT);
+	ASSERT_INT_EQ(h.u.uploads, 2);
+	ASSERT_STR_EQ(h.u.pos.gen, G1);
+	ASSERT(h.u.behind_ns != 0);
+	put_snapshot(meta, G2, 0, 32 + FRAME, "image 2");
+	h_sync(&h);
+	ASSERT_INT_EQ(h.u.uploads, 5);
+	ASSERT_STR_EQ(h.u.pos.gen, G2);
+	ASSERT_INT_EQ(h.u.pos.offset, l0);
+	ASSERT(h.u.pos.snapshot);
+	ASSERT(replica_has(&h, G2, "wal/00000000_00000000.wal.lz4"));
+	ASSERT(replica_has(&h, G2, "snapshots/00000000.snapshot.lz4"));
+	ASSERT(replica_has(&h, G2, "wal/00000000_00001038.wal.lz4"));
+
+	/* Stop: what is new goes up, then the loop ends. */
+	static const uint32_t c1[] = { 1, 0 };
+	size_t l1;
+	uint8_t *w1 = make_wal(801, 1, c1, &l1);
+	put_shadow(meta, G2, 1, w1, l1);
+	upl_stop(&h.u);
+	event_base_dispatch(h.u.base);
+	ASSERT(h.u.stopping);
+	ASSERT_INT_EQ(h.u.pos.index, 1);
+	ASSERT_INT_EQ(h.u.pos.offset, l1);
+	ASSERT(replica_has(&h, G2, "wal/00000001_00000000.wal.lz4"));
+	h_free(&h);
+	free(w0);
+	free(w1);
+}
+
 int
 main(void)
 {
@@ -1067,6 +1355,8 @@ main(void)
 	RUN(view_reads_shadow);
 	RUN(store_writes_replica);
 	RUN(store_replica_errors);
+	RUN(engine_uploads_persists_and_backs_off);
+	RUN(engine_generation_and_stop);
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return TEST_DONE();
 }
