@@ -5,6 +5,7 @@
  */
 #include "dbconn.h"
 
+#include <fcntl.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -86,6 +87,7 @@ int
 dbconn_open(struct dbconn *c, const char *path)
 {
 	memset(c, 0, sizeof(*c));
+	c->db_fd = -1;
 	if (ckpt_vfs_register() != SQLITE_OK)
 		return -1;
 	if (open_one(path, NULL, &c->pin) < 0)
@@ -103,6 +105,8 @@ dbconn_open(struct dbconn *c, const char *path)
 	if (sqlite3_prepare_v2(c->pin, "SELECT 1 FROM sqlite_master LIMIT 1",
 	    -1, &c->pin_stmt, NULL) != SQLITE_OK)
 		goto fail;
+	if ((c->db_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		goto fail;
 	return 0;
 fail:
 	dbconn_close(c);
@@ -117,7 +121,11 @@ dbconn_close(struct dbconn *c)
 	sqlite3_finalize(c->pin_stmt);
 	sqlite3_close(c->pin);
 	sqlite3_close(c->ckpt);
+	/* Only after SQLite let go of the file: see db_fd in dbconn.h. */
+	if (c->db_fd >= 0)
+		close(c->db_fd);
 	memset(c, 0, sizeof(*c));
+	c->db_fd = -1;
 }
 
 int

@@ -7,6 +7,12 @@
  *
  * Both have wal_autocheckpoint off and SQLITE_FCNTL_PERSIST_WAL on, so that
  * closing them never checkpoints or deletes the WAL behind the shadow log.
+ *
+ * db_fd is a plain read-only descriptor on the database file, open as long
+ * as the connections are, for snapshots. Nothing else in the process may
+ * open and close the database file: closing any descriptor of a file drops
+ * every POSIX lock the process holds on it, SQLite's shared lock included,
+ * and the application's next close would then delete the WAL.
  */
 #ifndef WALSHIP_DBCONN_H
 #define WALSHIP_DBCONN_H
@@ -21,6 +27,7 @@ struct dbconn {
 	sqlite3_stmt *pin_stmt;
 	bool pinned;
 	uint32_t page_size;
+	int db_fd;
 };
 
 /* Opens both connections, puts the database in WAL mode if it is not. */

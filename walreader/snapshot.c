@@ -78,8 +78,8 @@ index_shadow(int fd, uint64_t size, uint32_t page_size, size_t *nrefs,
 }
 
 int64_t
-snapshot_stream(const struct shadow *s, const char *db_path,
-    snapshot_sink sink, void *arg)
+snapshot_stream(const struct shadow *s, int dfd, snapshot_sink sink,
+    void *arg)
 {
 	char path[4096];
 	struct stat st;
@@ -88,7 +88,7 @@ snapshot_stream(const struct shadow *s, const char *db_path,
 	size_t nrefs = 0, r = 0;
 	uint32_t db_pages = 0;
 	int64_t total = -1;
-	int sfd = -1, dfd = open(db_path, O_RDONLY | O_CLOEXEC);
+	int sfd = -1;
 
 	if (page == NULL || dfd < 0 || fstat(dfd, &st) < 0)
 		goto out;
@@ -128,13 +128,10 @@ snapshot_stream(const struct shadow *s, const char *db_path,
 	total = (int64_t)db_pages * s->page_size;
 out:
 	if (total < 0)
-		log_error("cannot read database for snapshot",
-		    KV_S("path", db_path), KV_ERR());
+		log_error("cannot read database for snapshot", KV_ERR());
 	free(refs);
 	free(page);
 	if (sfd >= 0)
 		close(sfd);
-	if (dfd >= 0)
-		close(dfd);
 	return total;
 }

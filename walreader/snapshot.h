@@ -28,10 +28,11 @@ struct shadow;
 typedef int (*snapshot_sink)(void *arg, const uint8_t *buf, size_t len);
 
 /*
- * Streams the image of DB_PATH at S's current position to SINK. Returns the
+ * Streams the image of the database (read through DB_FD, which the caller
+ * keeps open: see dbconn.h) at S's current position to SINK. Returns the
  * image size in bytes, or -1 (errno; logged).
  */
-int64_t snapshot_stream(const struct shadow *s, const char *db_path,
-    snapshot_sink sink, void *arg);
+int64_t snapshot_stream(const struct shadow *s, int db_fd, snapshot_sink sink,
+    void *arg);
 
 #endif

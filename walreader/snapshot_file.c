@@ -66,7 +66,7 @@ remove_older(const char *dir, const char *keep)
 }
 
 int
-snapshot_file_write(const struct shadow *s, const char *db_path,
+snapshot_file_write(const struct shadow *s, int db_fd,
     struct snapshot_info *info)
 {
 	char dir[4096], name[64], path[4200], tmp[4300];
@@ -85,7 +85,7 @@ snapshot_file_write(const struct shadow *s, const char *db_path,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, s->file_mode);
 	if (fd < 0 || (w = lz4frame_writer_new(write_all, &fd)) == NULL)
 		goto fail;
-	int64_t n = snapshot_stream(s, db_path, to_lz4, w);
+	int64_t n = snapshot_stream(s, db_fd, to_lz4, w);
 	if (n < 0 || lz4frame_writer_finish(w) < 0 || fsync(fd) < 0)
 		goto fail;
 	uint64_t in, out;

@@ -14,7 +14,7 @@ struct snapshot_info {
 };
 
 /* Writes it; returns 0 with INFO filled in, or -1 (logged). */
-int snapshot_file_write(const struct shadow *s, const char *db_path,
+int snapshot_file_write(const struct shadow *s, int db_fd,
     struct snapshot_info *info);
 
 #endif

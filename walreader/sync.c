@@ -99,7 +99,7 @@ announce_snapshot(struct wr *w)
 static int
 cut_snapshot(struct wr *w)
 {
-	if (snapshot_file_write(&w->shadow, w->db->path, &w->snap) < 0)
+	if (snapshot_file_write(&w->shadow, w->conn.db_fd, &w->snap) < 0)
 		return -1;
 	w->have_snap = true;
 	w->snapshot_wanted = false;
@@ -154,6 +154,7 @@ open_database(struct wr *w)
 		return -1;
 	}
 	w->open = true;
+	w->last_ckpt_ns = wr_now_ns();
 	log_info("initialized db", KV_S("path", w->db->path),
 	    KV_S("generation", w->shadow.gen[0] ? w->shadow.gen : "none"));
 	return 0;

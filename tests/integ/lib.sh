@@ -103,3 +103,31 @@ integrity() {
 rfc3339_now() {
 	date -u +%Y-%m-%dT%H:%M:%S.%3NZ
 }
+
+# writer DB SECONDS RATE: inserts rows into table t (id, v) at about RATE
+# transactions a second for SECONDS, one row each; prints the last id.
+writer() {
+	local db=$1 secs=$2 rate=$3 start=${4:-1}
+	python3 - "$db" "$secs" "$rate" "$start" <<'PY'
+import sqlite3, sys, time
+db, secs, rate, start = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+c = sqlite3.connect(db, timeout=30, isolation_level=None)
+c.execute("PRAGMA busy_timeout=30000")
+end = time.time() + secs
+i = start
+while time.time() < end:
+    c.execute("INSERT INTO t(id, v) VALUES (?, ?)", (i, "%0200d" % i))
+    i += 1
+    time.sleep(1.0 / rate)
+print(i - 1)
+PY
+}
+
+# wait_replica_caught_up REPLICA_DIR DB SECS: until a restore of the replica
+# holds every row of DB (by restoring into a scratch file).
+restore_matches() {
+	local replica=$1 db=$2 out="$T/.probe.db"
+	rm -f "$out"
+	"$WALSHIP" restore -o "$out" "file://$replica" >/dev/null 2>&1 || return 1
+	[ "$(table_sum "$out")" == "$(table_sum "$db")" ]
+}

@@ -302,7 +302,7 @@ snapshot_rows(struct walreader_sim *w)
 	snprintf(path, sizeof(path), "%s/snap.db", dir);
 	unlink(path);
 	FILE *f = fopen(path, "w");
-	int64_t n = snapshot_stream(&w->s, dbpath, to_file, f);
+	int64_t n = snapshot_stream(&w->s, w->c.db_fd, to_file, f);
 	fclose(f);
 	return n <= 0 ? -1 : count_rows(path);
 }
@@ -335,6 +335,20 @@ TEST(snapshot_is_consistent_at_the_shadow_position)
 	app_insert(app, 1);
 	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
 	ASSERT_INT_EQ(snapshot_rows(&w), 71);
+	/* Another process that writes and closes: as long as the walreader
+	 * holds its connections (and its locks: snapshots must not drop
+	 * them), that close is not the last one and leaves the WAL alone. */
+	sqlite3_close(app);
+	app = NULL;
+	char cmd[700], walpath[320];
+	struct stat st;
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"INSERT INTO t(v) "
+	    "VALUES ('other process')\"", dbpath);
+	ASSERT_INT_EQ(system(cmd), 0);
+	snprintf(walpath, sizeof(walpath), "%s-wal", dbpath);
+	ASSERT_INT_EQ(stat(walpath, &st), 0);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	ASSERT_INT_EQ(snapshot_rows(&w), 72);
 	shadow_close(&w.s);
 	dbconn_close(&w.c);
 	sqlite3_close(app);
