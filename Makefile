@@ -107,8 +107,15 @@ UNIT_nnev     := $(O)/ipc/nnev.o $(O)/ipc/msg.o $(O)/ipc/endpoints.o \
 	$(O)/common/log.o
 UNIT_layout   := $(O)/replica/layout.o
 UNIT_lz4frame := $(O)/replica/lz4frame.o
+UNIT_sigv4    := $(O)/s3/sigv4.o
 UNIT_file_client := $(O)/replica/client.o $(O)/replica/file_client.o \
 	$(O)/replica/layout.o
+UNIT_restore  := $(addprefix $(O)/replica/,restore.o client.o file_client.o \
+	layout.o lz4frame.o) $(O)/sqlitewal/sqlitewal.o $(O)/common/log.o
+UNIT_uploader := $(addprefix $(O)/uploader/,upl_pos.o upl_plan.o upl_view.o \
+	upl_buf.o upl_store.o upl_sync.o upl_ipc.o) $(addprefix $(O)/replica/,\
+	client.o file_client.o layout.o lz4frame.o) $(addprefix $(O)/ipc/,\
+	nnev.o msg.o endpoints.o) $(O)/sqlitewal/sqlitewal.o $(O)/common/log.o
 UNIT_walreader_ckpt := $(O)/walreader/ckpt_vfs.o $(O)/walreader/dbconn.o \
 	$(O)/walreader/snapshot.o $(O)/sqlitewal/sqlitewal.o \
 	$(O)/walreader/shadow.o $(O)/common/log.o
