@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "config.h"
 #include "flags.h"
+#include "supervisor.h"
 
 static void
 usage(const struct flag *flags, size_t n)
@@ -57,7 +58,7 @@ cmd_replicate(int argc, char **argv)
 		cfg_free(cfg);
 		return 0;
 	}
+	status = supervisor_run(cfg, config, !no_expand);
 	cfg_free(cfg);
-	return cli_fail("replicate", 1, "the replication daemon is not in "
-	    "this build");
+	return status;
 }

@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "child.h"
 #include "commands.h"
+#include "proctitle.h"
+#include "roles.h"
 
 struct command {
 	const char *name;
@@ -19,6 +22,70 @@ static const struct command commands[] = {
 	{ "replicate", cmd_replicate, "runs a server to replicate databases" },
 	{ "version", cmd_version, "prints the binary version" },
 };
+
+struct role {
+	const char *name;
+	int (*run)(int argc, char **argv);
+};
+
+static const struct role roles[] = {
+	{ "walreader", walreader_main },
+	{ "uploader", uploader_main },
+};
+
+/* The value of flag NAME ("-NAME V" or "-NAME=V") in ARGV, or NULL. */
+static const char *
+role_arg(int argc, char **argv, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-' || strncmp(a + 1, name, n) != 0)
+			continue;
+		if (a[1 + n] == '=')
+			return a + 2 + n;
+		if (a[1 + n] == '\0' && i + 1 < argc)
+			return argv[i + 1];
+	}
+	return NULL;
+}
+
+/*
+ * walship __role NAME ARGS...: a process role started by the supervisor.
+ * ARGC/ARGV are main's; the role gets argv[0] = NAME and ARGS.
+ */
+static int
+run_role(int argc, char **argv)
+{
+	const struct role *role = NULL;
+
+	if (argc < 3) {
+		fprintf(stderr, "walship __role: missing role name\n");
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+		if (strcmp(roles[i].name, argv[2]) == 0)
+			role = &roles[i];
+	}
+	if (role == NULL) {
+		fprintf(stderr, "walship __role %s: unknown role\n", argv[2]);
+		return EXIT_USAGE;
+	}
+	child_setup();
+	proctitle_init(argc, argv); /* argv now holds copies */
+	int rargc = argc - 2;
+	char **rargv = argv + 2;
+	const char *db = role_arg(rargc, rargv, "db");
+	const char *replica = role_arg(rargc, rargv, "replica");
+	if (replica != NULL)
+		proctitle_set(role->name, "walship: %s %s -> %s", role->name,
+		    db != NULL ? db : "?", replica);
+	else
+		proctitle_set(role->name, "walship: %s %s", role->name,
+		    db != NULL ? db : "?");
+	return role->run(rargc, rargv);
+}
 
 static void
 usage(FILE *out)
@@ -46,6 +113,8 @@ main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (strcmp(name, "__role") == 0)
+		return run_role(argc, argv);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(commands[i].name, name) == 0)
 			return commands[i].run(argc - 2, argv + 2);
