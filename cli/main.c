@@ -19,8 +19,14 @@ struct command {
 
 static const struct command commands[] = {
 	{ "databases", cmd_databases, "list databases specified in config file" },
+	{ "generations", cmd_generations,
+	    "list available generations for a database" },
 	{ "replicate", cmd_replicate, "runs a server to replicate databases" },
+	{ "restore", cmd_restore, "recovers database backup from a replica" },
+	{ "snapshots", cmd_snapshots,
+	    "list available snapshots for a database" },
 	{ "version", cmd_version, "prints the binary version" },
+	{ "wal", cmd_wal, "list available WAL files for a database" },
 };
 
 struct role {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "endpoints.h"
@@ -128,10 +129,11 @@ wr_send_status(struct wr *w)
 {
 	char body[MSG_MAX_STATUS];
 	int n = snprintf(body, sizeof(body),
+	    "pid=%ld\nrole=walreader\n"
 	    "generation=%s\nindex=%u\noffset=%llu\nwal_bytes=%llu\n"
 	    "checkpoints=%llu\ncheckpoint_busy=%llu\ngenerations=%llu\n"
 	    "sends_dropped=%llu\n",
-	    w->open && w->shadow.gen[0] ? w->shadow.gen : "none",
+	    (long)getpid(), w->open && w->shadow.gen[0] ? w->shadow.gen : "none",
 	    w->open ? w->shadow.index : 0,
 	    (unsigned long long)(w->open ? w->shadow.size : 0),
 	    (unsigned long long)w->wal_bytes_copied,
