@@ -6,7 +6,10 @@
  * database, then the event loop: a timer every monitor-interval runs one
  * sync (copy WAL frames to the shadow log, start a generation when
  * continuity is lost, checkpoint, snapshot on request, trim, report). The
- * database is opened on the first tick where it exists. Uploaders are told
+ * database is opened on the first tick where it exists. Between ticks, an
+ * inotify watch on the database's directory runs a sync soon after the -wal
+ * is written (at most one every WATCH_DELAY_MS), so a commit reaches the
+ * shadow log, and the uploaders, without waiting for the next tick. Uploaders are told
  * about new frames with non-blocking sends; what they miss they read from
  * the shadow log.
  */
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -80,6 +84,90 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	wr_sync(arg);
 }
 
+#define WATCH_DELAY_MS 20
+
+struct watch {
+	int fd;
+	struct event *ev;
+	struct event *soon;
+	char wal_name[256];
+	char db_name[256];
+};
+
+static void
+on_soon(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	wr_sync(arg);
+}
+
+static void
+on_inotify(evutil_socket_t fd, short what, void *arg)
+{
+	struct watch *wt = arg;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool hit = false;
+	ssize_t n;
+	(void)what;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *e = (const void *)p;
+			if (e->len > 0 && (strcmp(e->name, wt->wal_name) == 0 ||
+			    strcmp(e->name, wt->db_name) == 0))
+				hit = true;
+			p += sizeof(*e) + e->len;
+		}
+	}
+	if (hit && !evtimer_pending(wt->soon, NULL)) {
+		struct timeval tv = { 0, WATCH_DELAY_MS * 1000 };
+		evtimer_add(wt->soon, &tv);
+	}
+}
+
+/* Best effort: without the watch, the monitor-interval tick still runs. */
+static void
+watch_open(struct watch *wt, struct wr *w)
+{
+	char dir[4096];
+	const char *slash = strrchr(w->db->path, '/');
+	memset(wt, 0, sizeof(*wt));
+	wt->fd = -1;
+	if (slash == NULL || strlen(slash + 1) + 5 > sizeof(wt->wal_name))
+		return;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - w->db->path),
+	    w->db->path);
+	snprintf(wt->db_name, sizeof(wt->db_name), "%s", slash + 1);
+	snprintf(wt->wal_name, sizeof(wt->wal_name), "%s-wal", slash + 1);
+	wt->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (wt->fd < 0 || inotify_add_watch(wt->fd, dir[0] ? dir : "/",
+	    IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0) {
+		log_warn("cannot watch the database directory, polling only",
+		    KV_S("path", dir), KV_ERR());
+		if (wt->fd >= 0)
+			close(wt->fd);
+		wt->fd = -1;
+		return;
+	}
+	wt->soon = evtimer_new(w->base, on_soon, w);
+	wt->ev = event_new(w->base, wt->fd, EV_READ | EV_PERSIST, on_inotify,
+	    wt);
+	if (wt->soon == NULL || wt->ev == NULL || event_add(wt->ev, NULL) < 0)
+		fatalx("cannot watch the database directory");
+}
+
+static void
+watch_close(struct watch *wt)
+{
+	if (wt->ev)
+		event_free(wt->ev);
+	if (wt->soon)
+		event_free(wt->soon);
+	if (wt->fd >= 0)
+		close(wt->fd);
+}
+
 static void
 setup_logging(const struct cfg *cfg)
 {
@@ -95,6 +183,7 @@ int
 walreader_main(int argc, char **argv)
 {
 	struct wr w;
+	struct watch wt;
 	struct event *sigs[3];
 	static const int signos[3] = { SIGTERM, SIGINT, SIGHUP };
 
@@ -125,9 +214,11 @@ walreader_main(int argc, char **argv)
 		.tv_usec = (ns % NS_PER_SEC) / 1000 };
 	if (tick == NULL || event_add(tick, &tv) < 0)
 		fatalx("cannot start timer");
+	watch_open(&wt, &w);
 	wr_sync(&w);
 	event_base_dispatch(w.base);
 
+	watch_close(&wt);
 	event_free(tick);
 	for (int i = 0; i < 3; i++)
 		event_free(sigs[i]);
