@@ -33,6 +33,14 @@ cleanup() {
 		done
 		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
 	done
+	# A sanitizer report in any process (a supervised child would just be
+	# restarted) fails the scenario.
+	if [ "$rc" -eq 0 ] && grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:" \
+		"$T"/*.log >/dev/null 2>&1; then
+		grep -hE -A5 "ERROR: (Address|Leak)Sanitizer|runtime error:" "$T"/*.log | head -40
+		echo "FAIL: sanitizer report in a process log"
+		rc=1
+	fi
 	if [ "$rc" -eq 0 ]; then
 		rm -rf "$T"
 	else
