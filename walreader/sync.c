@@ -33,6 +33,11 @@
 #define WAIT_MAX_MS 500
 #define WAIT_HARD_MS 2000
 #define STATUS_EVERY_NS (2 * NS_PER_SEC)
+/* After a checkpoint gave up on a reader, wait this long (doubling to the
+ * cap) before trying again, so writers are not made to wait over and over
+ * while the reader lasts. */
+#define CKPT_BACKOFF_MIN_NS (1 * NS_PER_SEC)
+#define CKPT_BACKOFF_MAX_NS (30 * NS_PER_SEC)
 
 int64_t
 wr_now_ns(void)
@@ -217,6 +222,8 @@ checkpoint(struct wr *w, int wait_ms)
 		fatalx("cannot take the read lock again after a checkpoint");
 	w->last_ckpt_ns = wr_now_ns();
 	if (rc == SQLITE_OK) {
+		w->ckpt_backoff_ns = 0;
+		w->ckpt_not_before_ns = 0;
 		w->checkpoints++;
 		log_debug("checkpoint", KV_S("mode", "TRUNCATE"),
 		    KV_I("wait_ms", wait_ms));
@@ -225,6 +232,11 @@ checkpoint(struct wr *w, int wait_ms)
 	if (shadow_unseal(&w->shadow) < 0)
 		fatal("cannot reopen shadow wal after a checkpoint");
 	w->checkpoint_busy++;
+	w->ckpt_backoff_ns = w->ckpt_backoff_ns ? w->ckpt_backoff_ns * 2 :
+	    CKPT_BACKOFF_MIN_NS;
+	if (w->ckpt_backoff_ns > CKPT_BACKOFF_MAX_NS)
+		w->ckpt_backoff_ns = CKPT_BACKOFF_MAX_NS;
+	w->ckpt_not_before_ns = w->last_ckpt_ns + w->ckpt_backoff_ns;
 	log_debug("checkpoint busy, will retry", KV_S("mode", "TRUNCATE"),
 	    KV_S("result", sqlite3_errstr(rc)));
 }
@@ -286,7 +298,7 @@ wr_sync(struct wr *w)
 	if (st == SHADOW_NEED_GENERATION && new_generation(w, reason) < 0)
 		fatalx("cannot start a new generation");
 	int wait_ms = checkpoint_wait_ms(w);
-	if (wait_ms > 0)
+	if (wait_ms > 0 && wr_now_ns() >= w->ckpt_not_before_ns)
 		checkpoint(w, wait_ms);
 	if (w->snapshot_wanted) {
 		if (w->have_snap && w->snap.index == w->shadow.index &&

@@ -53,6 +53,8 @@ struct wr {
 	bool ready_sent;
 	int64_t last_status_ns;
 	int64_t last_ckpt_ns;
+	int64_t ckpt_not_before_ns; /* back-off after a checkpoint gave up */
+	int64_t ckpt_backoff_ns;
 
 	/* Figures for status and metrics. */
 	uint64_t wal_bytes_copied;
