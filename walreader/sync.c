@@ -272,10 +272,18 @@ trim_and_cap(struct wr *w)
 	if (cap <= 0 || bytes <= (uint64_t)cap || w->cap_hit)
 		return;
 	w->cap_hit = true;
+	/* The replicas holding the log back: silent, or at the lowest index. */
+	uint32_t lowest = w->shadow.index;
 	for (size_t i = 0; i < w->nreplicas; i++) {
 		struct wr_replica *r = &w->replicas[i];
-		if (!r->acked || strcmp(r->gen, w->shadow.gen) != 0 ||
-		    r->index < w->shadow.index)
+		if (r->acked && strcmp(r->gen, w->shadow.gen) == 0 &&
+		    r->index < lowest)
+			lowest = r->index;
+	}
+	for (size_t i = 0; i < w->nreplicas; i++) {
+		struct wr_replica *r = &w->replicas[i];
+		if (!r->acked || (strcmp(r->gen, w->shadow.gen) == 0 &&
+		    r->index == lowest && lowest < w->shadow.index))
 			log_warn("shadow log cap reached: replica is behind and "
 			    "will restart from a new generation",
 			    KV_S("replica", r->name), KV_U("shadow_bytes", bytes),
