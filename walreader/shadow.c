@@ -627,7 +627,7 @@ shadow_trim(struct shadow *s, uint32_t below)
 }
 
 uint64_t
-shadow_bytes(const struct shadow *s)
+shadow_bytes_from(const struct shadow *s, uint32_t from)
 {
 	char dir[4096], path[4400];
 	struct stat st;
@@ -638,10 +638,22 @@ shadow_bytes(const struct shadow *s)
 		return 0;
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
+		unsigned int idx;
+		char tail[8];
+		if (strlen(e->d_name) != 12 ||
+		    sscanf(e->d_name, "%8x%7s", &idx, tail) != 2 ||
+		    strcmp(tail, ".wal") != 0 || idx < from)
+			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (e->d_name[0] != '.' && stat(path, &st) == 0)
+		if (stat(path, &st) == 0)
 			total += (uint64_t)st.st_size;
 	}
 	closedir(d);
 	return total;
+}
+
+uint64_t
+shadow_bytes(const struct shadow *s)
+{
+	return shadow_bytes_from(s, 0);
 }

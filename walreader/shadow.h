@@ -96,8 +96,9 @@ int shadow_unseal(struct shadow *s);
 
 /* Deletes shadow files of the generation with index < BELOW. */
 void shadow_trim(struct shadow *s, uint32_t below);
-/* Bytes held by the current generation's shadow files. */
+/* Bytes held by the current generation's shadow files (from index FROM). */
 uint64_t shadow_bytes(const struct shadow *s);
+uint64_t shadow_bytes_from(const struct shadow *s, uint32_t from);
 
 /* META/generations/<gen>/wal/<index>.wal into BUF. */
 int shadow_wal_path(const char *meta, const char *gen, uint32_t index,

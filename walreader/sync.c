@@ -38,6 +38,9 @@
  * while the reader lasts. */
 #define CKPT_BACKOFF_MIN_NS (1 * NS_PER_SEC)
 #define CKPT_BACKOFF_MAX_NS (30 * NS_PER_SEC)
+/* A replica that has said nothing this long into a generation is counted
+ * as needing all of it when the shadow log is over its cap. */
+#define CAP_SILENT_NS (10 * NS_PER_SEC)
 
 int64_t
 wr_now_ns(void)
@@ -122,10 +125,15 @@ new_generation(struct wr *w, const char *reason)
 	if (shadow_new_generation(&w->shadow) < 0)
 		return -1;
 	w->generations++;
+	w->gen_started_ns = wr_now_ns();
 	w->have_snap = false;
 	w->cap_hit = false;
-	for (size_t i = 0; i < w->nreplicas; i++)
+	/* Every replica starts the new generation from its snapshot, the
+	 * broken ones too. */
+	for (size_t i = 0; i < w->nreplicas; i++) {
 		w->replicas[i].acked = false;
+		w->replicas[i].broken = false;
+	}
 	log_info("sync: new generation", KV_S("generation", w->shadow.gen),
 	    KV_S("reason", reason));
 	struct msg m = { .type = MSG_GENERATION, .db_id = w->db_id,
@@ -160,6 +168,7 @@ open_database(struct wr *w)
 	}
 	w->open = true;
 	w->last_ckpt_ns = wr_now_ns();
+	w->gen_started_ns = wr_now_ns();
 	log_info("initialized db", KV_S("path", w->db->path),
 	    KV_S("generation", w->shadow.gen[0] ? w->shadow.gen : "none"));
 	return 0;
@@ -241,6 +250,10 @@ checkpoint(struct wr *w, int wait_ms)
 	    KV_S("result", sqlite3_errstr(rc)));
 }
 
+/*
+ * The lowest shadow index any replica still needs, ignoring broken ones.
+ * *KNOWN is false while some replica has not said where it is.
+ */
 static uint32_t
 trim_floor(struct wr *w, bool *known)
 {
@@ -248,49 +261,82 @@ trim_floor(struct wr *w, bool *known)
 	*known = true;
 	for (size_t i = 0; i < w->nreplicas; i++) {
 		struct wr_replica *r = &w->replicas[i];
+		if (r->broken)
+			continue;
 		if (!r->acked) {
 			*known = false;
 			continue;
 		}
-		if (strcmp(r->gen, w->shadow.gen) == 0 && r->index < below)
-			below = r->index;
+		if (strcmp(r->gen, w->shadow.gen) == 0) {
+			if (r->index < below)
+				below = r->index;
+		} else {
+			/* Still on an older generation: it starts this one
+			 * at the snapshot, and needs the shadow from there. */
+			uint32_t from = w->have_snap ? w->snap.index : 0;
+			if (from < below)
+				below = from;
+		}
 	}
-	if (w->have_snap && w->snap.index < below)
-		below = w->snap.index;
 	return below;
 }
 
 static void
-trim_and_cap(struct wr *w)
+trim(struct wr *w)
 {
 	bool known;
 	uint32_t below = trim_floor(w, &known);
 	if (known && below > 0)
 		shadow_trim(&w->shadow, below);
-	uint64_t bytes = shadow_bytes(&w->shadow);
+}
+
+/*
+ * Rule 4: past shadow-max-size, a replica whose own needs exceed the cap
+ * (the shadow from its acknowledged index on, or all of it for one silent
+ * since the generation began) is marked broken and what only it needed is
+ * dropped. The database and the other replicas carry on in the same
+ * generation; a broken replica that comes back gets a new generation.
+ */
+static void
+enforce_cap(struct wr *w)
+{
 	int64_t cap = w->db->shadow_max_size;
-	if (cap <= 0 || bytes <= (uint64_t)cap || w->cap_hit)
+	uint64_t bytes = shadow_bytes(&w->shadow);
+	int newly = 0;
+
+	if (cap <= 0 || bytes <= (uint64_t)cap)
 		return;
-	w->cap_hit = true;
-	/* The replicas holding the log back: silent, or at the lowest index. */
-	uint32_t lowest = w->shadow.index;
 	for (size_t i = 0; i < w->nreplicas; i++) {
 		struct wr_replica *r = &w->replicas[i];
-		if (r->acked && strcmp(r->gen, w->shadow.gen) == 0 &&
-		    r->index < lowest)
-			lowest = r->index;
+		uint64_t needs;
+		if (r->broken)
+			continue;
+		if (r->acked && strcmp(r->gen, w->shadow.gen) == 0)
+			needs = shadow_bytes_from(&w->shadow, r->index);
+		else if (wr_now_ns() - w->gen_started_ns >= CAP_SILENT_NS)
+			needs = bytes;
+		else
+			continue;
+		if (needs <= (uint64_t)cap)
+			continue;
+		r->broken = true;
+		r->broken_ns = wr_now_ns();
+		w->replicas_broken++;
+		newly++;
+		log_warn("shadow log cap reached: replica is behind, dropping "
+		    "what only it needed; it restarts from a new generation "
+		    "when it is back", KV_S("replica", r->name),
+		    KV_U("needs_bytes", needs), KV_U("shadow_bytes", bytes),
+		    KV_I("shadow_max_size", cap));
 	}
-	for (size_t i = 0; i < w->nreplicas; i++) {
-		struct wr_replica *r = &w->replicas[i];
-		if (!r->acked || (strcmp(r->gen, w->shadow.gen) == 0 &&
-		    r->index == lowest && lowest < w->shadow.index))
-			log_warn("shadow log cap reached: replica is behind and "
-			    "will restart from a new generation",
-			    KV_S("replica", r->name), KV_U("shadow_bytes", bytes),
-			    KV_I("shadow_max_size", cap));
+	if (newly > 0) {
+		w->cap_hit = false;
+		trim(w);
+	} else if (!w->cap_hit) {
+		w->cap_hit = true;
+		log_warn("shadow log over its cap, but no replica is behind it",
+		    KV_U("shadow_bytes", bytes), KV_I("shadow_max_size", cap));
 	}
-	if (new_generation(w, "shadow log cap reached") < 0)
-		fatalx("cannot start a generation after the shadow cap");
 }
 
 void
@@ -317,7 +363,14 @@ wr_sync(struct wr *w)
 			(void)cut_snapshot(w);
 		}
 	}
-	trim_and_cap(w);
+	if (w->broken_back) {
+		w->broken_back = false;
+		if (new_generation(w, "a replica is back after the shadow "
+		    "log cap") < 0)
+			fatalx("cannot start a new generation");
+	}
+	trim(w);
+	enforce_cap(w);
 report:
 	if (!w->ready_sent || wr_now_ns() - w->last_status_ns >= STATUS_EVERY_NS)
 		wr_send_status(w);

@@ -24,6 +24,8 @@ struct wr_replica {
 	const char *name;
 	struct nnev *frames;     /* PUSH to its uploader */
 	bool acked;              /* has acknowledged since we started */
+	bool broken;             /* dropped at the shadow cap (rule 4) */
+	int64_t broken_ns;       /* when */
 	char gen[17];
 	uint32_t index;
 	uint64_t offset;
@@ -43,7 +45,8 @@ struct wr {
 	struct snapshot_info snap;
 	bool have_snap;
 	bool snapshot_wanted;
-	bool cap_hit;            /* shadow cap already acted on this generation */
+	bool cap_hit;            /* over the cap with no replica to blame, logged */
+	bool broken_back;        /* a broken replica acknowledged again */
 
 	struct wr_replica *replicas;
 	struct nnev **frames;    /* replicas[i].frames, for one-encode sends */
@@ -53,6 +56,8 @@ struct wr {
 	bool ready_sent;
 	int64_t last_status_ns;
 	int64_t last_ckpt_ns;
+	int64_t gen_started_ns;  /* this process began the generation or
+				    opened it */
 	int64_t ckpt_not_before_ns; /* back-off after a checkpoint gave up */
 	int64_t ckpt_backoff_ns;
 
@@ -62,6 +67,7 @@ struct wr {
 	uint64_t checkpoint_busy;
 	uint64_t generations;
 	uint64_t sends_dropped;
+	uint64_t replicas_broken;
 };
 
 int64_t wr_now_ns(void);

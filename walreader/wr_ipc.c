@@ -113,6 +113,15 @@ wr_on_ack(struct wr *w, const struct msg *m)
 		struct wr_replica *rep = &w->replicas[r];
 		if (strcmp(rep->name, name) != 0)
 			continue;
+		/* A broken replica that speaks again (not an acknowledgement
+		 * still in flight from before it was dropped) is back: it
+		 * needs a new generation, since what it missed is gone. */
+		if (rep->broken && wr_now_ns() - rep->broken_ns >= NS_PER_SEC) {
+			rep->broken = false;
+			w->broken_back = true;
+			log_info("replica is back after the shadow log cap",
+			    KV_S("replica", rep->name));
+		}
 		rep->acked = true;
 		msg_gen_to_hex(m->generation, rep->gen);
 		rep->index = m->index;

@@ -1,9 +1,9 @@
 #!/bin/bash
 # Design rule 4: the shadow log has a cap. A replica that cannot keep up (its
-# uploader is stopped) holds the shadow log back until the cap; then the
-# walreader starts a new generation (logged), the shadow log is freed, the
-# other replica carries on current, and when the stuck replica comes back it
-# catches up from the new generation's snapshot.
+# uploader is stopped) holds the shadow log back until the cap; then it is
+# marked broken (logged) and what only it needed is dropped, while the other
+# replica carries on in the same generation. When the stuck replica comes
+# back, one new generation starts and it catches up from its snapshot.
 . "$(dirname "$0")/lib.sh"
 
 DB="$T/app.db"
@@ -46,7 +46,7 @@ wait_for 30 grep -q "shadow log cap reached" "$T/walship.log" ||
 grep "shadow log cap reached" "$T/walship.log" | head -2
 grep "cap reached" "$T/walship.log" | grep -q "replica=stuck" || fail "the stuck replica is not named"
 grep "cap reached" "$T/walship.log" | grep -q "replica=good" && fail "the current replica was blamed"
-grep -q 'reason="shadow log cap reached"' "$T/walship.log" || fail "no new generation for the cap"
+[ "$(ls "$T/good/generations" | wc -l)" -eq 1 ] || fail "the cap started a generation for everyone"
 META="$T/.app.db-litestream"
 SHADOW=$(du -sb "$META/generations" | cut -f1)
 echo "shadow log now $SHADOW bytes"
@@ -55,5 +55,10 @@ wait_for 30 restore_matches "$T/good" "$DB" || fail "the good replica is not cur
 
 log "the stuck uploader resumes and catches up from the new generation"
 kill -CONT "$UPL"
+wait_for 30 grep -q "replica is back after the shadow log cap" "$T/walship.log" ||
+	fail "the stuck replica was not seen coming back"
 wait_for 60 restore_matches "$T/stuck" "$DB" || fail "the stuck replica did not catch up"
+wait_for 30 restore_matches "$T/good" "$DB" || fail "the good replica is not current"
+NGEN=$(grep -c "sync: new generation" "$T/walship.log")
+[ "$NGEN" -eq 2 ] || fail "expected the first generation and one more, got $NGEN"
 echo "cap enforced, both replicas current"
