@@ -112,14 +112,16 @@ UNIT_s3xml    := $(O)/s3/s3xml.o
 UNIT_file_client := $(O)/replica/client.o $(O)/replica/file_client.o \
 	$(O)/replica/layout.o
 UNIT_restore  := $(addprefix $(O)/replica/,restore.o client.o file_client.o \
-	layout.o lz4frame.o) $(O)/sqlitewal/sqlitewal.o $(O)/common/log.o
+	layout.o lz4frame.o) $(O)/sqlitewal/sqlitewal.o $(O)/common/log.o \
+	$(O)/common/io.o
 UNIT_uploader := $(addprefix $(O)/uploader/,upl_pos.o upl_plan.o upl_view.o \
 	upl_buf.o upl_store.o upl_sync.o upl_ipc.o) $(addprefix $(O)/replica/,\
 	client.o file_client.o layout.o lz4frame.o) $(addprefix $(O)/ipc/,\
-	nnev.o msg.o endpoints.o) $(O)/sqlitewal/sqlitewal.o $(O)/common/log.o
+	nnev.o msg.o endpoints.o) $(O)/sqlitewal/sqlitewal.o $(O)/common/log.o \
+	$(O)/common/io.o
 UNIT_walreader_ckpt := $(O)/walreader/ckpt_vfs.o $(O)/walreader/dbconn.o \
 	$(O)/walreader/snapshot.o $(O)/sqlitewal/sqlitewal.o \
-	$(O)/walreader/shadow.o $(O)/common/log.o
+	$(O)/walreader/shadow.o $(O)/common/log.o $(O)/common/io.o
 UNIT_config   := $(addprefix $(O)/config/,config.o duration.o envexpand.o \
 	replica_url.o url_parse.o bytesize.o paths.o diag.o node.o value.o \
 	parse.o resolve.o print.o) $(O)/common/log.o

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "log_config.h"
 
 int
 cli_fail(const char *cmd, int status, const char *fmt, ...)
@@ -51,13 +52,7 @@ cli_load_config(const char *path, bool expand_env, int *status)
 		*status = EXIT_USAGE;
 		return NULL;
 	}
-	enum log_level level = LOG_LEVEL_INFO;
-	if (cfg->log_level)
-		(void)log_parse_level(cfg->log_level, &level);
-	log_init(level,
-	    cfg->log_type && strcmp(cfg->log_type, "json") == 0 ?
-		LOG_FORMAT_JSON : LOG_FORMAT_TEXT,
-	    cfg->log_stderr ? stderr : stdout);
+	log_config_apply(cfg);
 	*status = 0;
 	return cfg;
 }

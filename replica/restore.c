@@ -37,6 +37,7 @@
 #include "log.h"
 #include "lz4frame.h"
 #include "sqlitewal.h"
+#include "io.h"
 
 #define RS_BUF (256 * 1024)
 #define RS_PATH 4096
@@ -505,23 +506,6 @@ restore_plan(const struct restore_opts *o, struct restore_plan *p, char *err,
 /* ------------------------------------------------------------------ */
 
 static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
 fsync_path(const char *path, bool dir)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
@@ -669,7 +653,7 @@ snapshot_stream(struct rs_ctx *x, struct lz4frame_reader *lz, int fd,
 			    errlen) < 0)
 				return -1;
 		}
-		if (write_all(fd, buf, (size_t)n) < 0) {
+		if (io_write_full(fd, buf, (size_t)n) < 0) {
 			errf(err, errlen, "write %s: %s", x->db,
 			    strerror(errno));
 			return -1;
@@ -773,7 +757,7 @@ feed_header(struct wal_stream *ws, const uint8_t **data, size_t *n,
 	sqlitewal_verifier_init(&ws->v, &ws->h);
 	ws->fsz = sqlitewal_frame_size(ws->h.page_size);
 	ws->have_hdr = true;
-	if (write_all(ws->fd, ws->hdr, SQLITEWAL_HDR_SIZE) < 0) {
+	if (io_write_full(ws->fd, ws->hdr, SQLITEWAL_HDR_SIZE) < 0) {
 		errf(err, errlen, "write wal file: %s", strerror(errno));
 		return -1;
 	}
@@ -807,7 +791,7 @@ feed(struct rs_worker *w, struct wal_stream *ws, const uint8_t *data,
 			    ws->v.why);
 			return -1;
 		}
-		if (write_all(ws->fd, w->frame, ws->fsz) < 0) {
+		if (io_write_full(ws->fd, w->frame, ws->fsz) < 0) {
 			errf(err, errlen, "write wal file: %s", strerror(errno));
 			return -1;
 		}

@@ -16,6 +16,7 @@
  * reads as "no position" and the position is found from the replica.
  */
 #include "upl.h"
+#include "io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -222,19 +223,6 @@ upl_pos_load(const char *path, struct upl_pos *p)
 	return upl_pos_decode(buf, got, p);
 }
 
-static int
-fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return rc;
-}
-
 int
 upl_pos_save(const char *path, const struct upl_pos *p, mode_t file_mode,
     mode_t dir_mode)
@@ -274,7 +262,7 @@ upl_pos_save(const char *path, const struct upl_pos *p, mode_t file_mode,
 	fd = -1;
 	if (rename(tmp, path) < 0)
 		goto fail;
-	return fsync_dir(dir);
+	return io_fsync_dir(dir);
 fail:;
 	int e = errno;
 	if (fd >= 0)

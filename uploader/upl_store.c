@@ -22,24 +22,7 @@
 
 #include "client.h"
 #include "lz4frame.h"
-
-static ssize_t
-pread_full(int fd, void *buf, size_t len, off_t off)
-{
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = pread(fd, (uint8_t *)buf + got, len - got,
-		    off + (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
+#include "io.h"
 
 static int
 to_writer(void *arg, const void *buf, size_t len)
@@ -86,7 +69,7 @@ feed(struct lz4frame_writer *lz, const struct upl_buf *buf, const char *gen,
 			if (*fd < 0 && (*fd = open_shadow(meta, gen, s->index,
 			    err, errlen)) < 0)
 				goto local;
-			ssize_t got = pread_full(*fd, chunk, n, (off_t)off);
+			ssize_t got = io_pread_full(*fd, chunk, n, (off_t)off);
 			if (got != (ssize_t)n) {
 				int e = got < 0 ? errno : EIO;
 				snprintf(err, errlen, "shadow wal %s/%08" PRIx32

@@ -23,26 +23,9 @@
 
 #include "log.h"
 #include "sqlitewal.h"
+#include "io.h"
 
 #define VIEW_MAX_INDEXES (1u << 20)
-
-static ssize_t
-pread_full(int fd, void *buf, size_t len, off_t off)
-{
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = pread(fd, (uint8_t *)buf + got, len - got,
-		    off + (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
 
 int
 upl_scan_commit_end(int fd, uint64_t from, uint64_t *end)
@@ -58,7 +41,7 @@ upl_scan_commit_end(int fd, uint64_t from, uint64_t *end)
 	uint64_t size = (uint64_t)st.st_size;
 	if (size < SQLITEWAL_HDR_SIZE)
 		return 0;
-	if (pread_full(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
+	if (io_pread_full(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
 		return -1;
 	if (sqlitewal_hdr_parse(hdr, sizeof(hdr), &h, err, sizeof(err)) < 0) {
 		errno = EBADMSG;
@@ -72,7 +55,7 @@ upl_scan_commit_end(int fd, uint64_t from, uint64_t *end)
 	uint64_t off = from ? from : SQLITEWAL_HDR_SIZE;
 	uint64_t last = from;
 	while (off + fsz <= size) {
-		if (pread_full(fd, fh, sizeof(fh), (off_t)off) !=
+		if (io_pread_full(fd, fh, sizeof(fh), (off_t)off) !=
 		    (ssize_t)sizeof(fh))
 			return -1;
 		struct sqlitewal_frame_hdr f;
@@ -98,7 +81,7 @@ read_generation(const char *meta, char gen[UPL_GEN_SIZE])
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	ssize_t n = pread_full(fd, buf, sizeof(buf) - 1, 0);
+	ssize_t n = io_pread_full(fd, buf, sizeof(buf) - 1, 0);
 	close(fd);
 	if (n < 16)
 		return;

@@ -28,19 +28,9 @@
 #include "config.h"
 #include "flags.h"
 #include "log.h"
+#include "log_config.h"
 #include "msg.h"
 #include "upl.h"
-
-static void
-setup_logging(const struct cfg *cfg)
-{
-	enum log_level level = LOG_LEVEL_INFO;
-	if (cfg->log_level)
-		(void)log_parse_level(cfg->log_level, &level);
-	log_init(level, cfg->log_type && strcmp(cfg->log_type, "json") == 0 ?
-	    LOG_FORMAT_JSON : LOG_FORMAT_TEXT,
-	    cfg->log_stderr ? stderr : stdout);
-}
 
 /* The name travels in every ACK: 1..64 printable bytes, no '/'. */
 static bool
@@ -128,7 +118,7 @@ parse_args(struct upl *u, int argc, char **argv)
 		    KV_I("errors", nerr));
 		return -1;
 	}
-	setup_logging(u->cfg);
+	log_config_apply(u->cfg);
 	u->run = run;
 	return find_replica(u, db, db_id, name, replica_id);
 }

@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "sqlitewal.h"
+#include "io.h"
 
 #define WAL_HDR 32
 #define COPY_BUF (1024 * 1024)
@@ -66,76 +67,6 @@ shadow_wal_path(const char *meta, const char *gen, uint32_t index, char *buf,
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-static int
-fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-static int
-mkdir_p(const char *path, mode_t mode)
-{
-	char buf[4096];
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
-static int
-write_full(int fd, const void *buf, size_t len, off_t off)
-{
-	const uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
-/* Reads up to LEN bytes at OFF; returns bytes read (short only at EOF). */
-static ssize_t
-read_full(int fd, void *buf, size_t len, off_t off)
-{
-	uint8_t *p = buf;
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = pread(fd, p + got, len - got, off + (off_t)got);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
 /* Reads META/generation: a 16-lowercase-hex name, else none. */
 static void
 load_generation(struct shadow *s)
@@ -146,7 +77,7 @@ load_generation(struct shadow *s)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	ssize_t n = read_full(fd, buf, sizeof(buf) - 1, 0);
+	ssize_t n = io_pread_full(fd, buf, sizeof(buf) - 1, 0);
 	close(fd);
 	if (n < 16)
 		return;
@@ -201,7 +132,7 @@ load_shadow_file(struct shadow *s, int fd)
 	s->size = 0;
 	if (st.st_size == 0)
 		return 0;
-	if (st.st_size < WAL_HDR || read_full(fd, s->hdr, WAL_HDR, 0) != WAL_HDR ||
+	if (st.st_size < WAL_HDR || io_pread_full(fd, s->hdr, WAL_HDR, 0) != WAL_HDR ||
 	    !hdr_valid(s->hdr, s->page_size, s->ck))
 		return -1;
 	struct sqlitewal_hdr h;
@@ -258,12 +189,13 @@ shadow_open(struct shadow *s, const char *meta, const char *db_path,
 	if (stat(dir, &st) == 0)
 		s->dir_mode = st.st_mode & 0777;
 	if ((s->meta = strdup(meta)) == NULL ||
+	    (s->db_path = strdup(db_path)) == NULL ||
 	    asprintf(&s->wal_path, "%s-wal", db_path) < 0) {
 		s->wal_path = NULL;
 		shadow_close(s);
 		return -1;
 	}
-	if (mkdir_p(meta, s->dir_mode) < 0) {
+	if (io_mkdir_p(meta, s->dir_mode) < 0) {
 		log_error("cannot create meta directory", KV_S("path", meta),
 		    KV_ERR());
 		shadow_close(s);
@@ -312,7 +244,8 @@ shadow_close(struct shadow *s)
 	s->fd = -1;
 	free(s->meta);
 	free(s->wal_path);
-	s->meta = s->wal_path = NULL;
+	free(s->db_path);
+	s->meta = s->wal_path = s->db_path = NULL;
 }
 
 static int
@@ -356,7 +289,7 @@ write_generation_file(struct shadow *s)
 	    s->file_mode);
 	if (fd < 0)
 		return -1;
-	if (write_full(fd, line, 17, 0) < 0 || fsync(fd) < 0) {
+	if (io_pwrite_full(fd, line, 17, 0) < 0 || fsync(fd) < 0) {
 		close(fd);
 		unlink(tmp);
 		return -1;
@@ -364,7 +297,7 @@ write_generation_file(struct shadow *s)
 	close(fd);
 	if (rename(tmp, path) < 0)
 		return -1;
-	return fsync_dir(s->meta);
+	return io_fsync_dir(s->meta);
 }
 
 int
@@ -383,11 +316,13 @@ shadow_new_generation(struct shadow *s)
 	s->index = 0;
 	s->size = 0;
 	s->sealed = false;
+	s->startup_checked = true; /* a new generation vouches for itself */
+	s->mark[0] = '\0';
 	snprintf(dir, sizeof(dir), "%s/generations/%s/wal", s->meta, s->gen);
-	if (mkdir_p(dir, s->dir_mode) < 0)
+	if (io_mkdir_p(dir, s->dir_mode) < 0)
 		goto fail;
 	if ((s->fd = open_index(s, 0, O_CREAT | O_EXCL)) < 0 ||
-	    fsync_dir(dir) < 0 || write_generation_file(s) < 0)
+	    io_fsync_dir(dir) < 0 || write_generation_file(s) < 0)
 		goto fail;
 	remove_other_generations(s);
 	return 0;
@@ -408,7 +343,7 @@ shadow_seal(struct shadow *s)
 		return -1;
 	int fd = open_index(s, s->index + 1, O_CREAT | O_TRUNC);
 	snprintf(dir, sizeof(dir), "%s/generations/%s/wal", s->meta, s->gen);
-	if (fd < 0 || fsync_dir(dir) < 0) {
+	if (fd < 0 || io_fsync_dir(dir) < 0) {
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -476,18 +411,18 @@ copy_range(struct shadow *s, int wal, uint64_t from, uint64_t to,
 
 	if (buf == NULL)
 		return -1;
-	if (with_header && write_full(s->fd, s->hdr, WAL_HDR, 0) < 0)
+	if (with_header && io_pwrite_full(s->fd, s->hdr, WAL_HDR, 0) < 0)
 		goto fail;
 	if (whole && with_header)
 		memcpy(buf, s->hdr, WAL_HDR);
 	for (uint64_t off = from; off < to;) {
 		size_t n = to - off < COPY_BUF ? (size_t)(to - off) : COPY_BUF;
 		uint8_t *dst = whole ? buf + (off - start) : buf;
-		if (read_full(wal, dst, n, (off_t)off) != (ssize_t)n) {
+		if (io_pread_full(wal, dst, n, (off_t)off) != (ssize_t)n) {
 			errno = EIO;
 			goto fail;
 		}
-		if (write_full(s->fd, dst, n, (off_t)off) < 0)
+		if (io_pwrite_full(s->fd, dst, n, (off_t)off) < 0)
 			goto fail;
 		off += n;
 	}
@@ -507,6 +442,73 @@ need_gen(char reason[SHADOW_REASON_LEN], const char *why)
 {
 	snprintf(reason, SHADOW_REASON_LEN, "%s", why);
 	return SHADOW_NEED_GENERATION;
+}
+
+/* The database file as db.mark records it: generation, identity, size,
+ * modification time. "" when the file cannot be read. */
+static void
+mark_now(const struct shadow *s, char *buf, size_t len)
+{
+	struct stat st;
+	if (stat(s->db_path, &st) < 0) {
+		buf[0] = '\0';
+		return;
+	}
+	snprintf(buf, len, "%s %llu %llu %lld %lld.%09ld\n", s->gen,
+	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+	    (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+	    st.st_mtim.tv_nsec);
+}
+
+static int
+mark_path(const struct shadow *s, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/walship/db.mark", s->meta);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* Records the database file's state (only when it changed). */
+static void
+mark_record(struct shadow *s)
+{
+	char now[sizeof(s->mark)], path[4200], tmp[4300], dir[4200];
+	mark_now(s, now, sizeof(now));
+	if (now[0] == '\0' || strcmp(now, s->mark) == 0 ||
+	    mark_path(s, path, sizeof(path)) < 0)
+		return;
+	snprintf(dir, sizeof(dir), "%s/walship", s->meta);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int fd = -1;
+	if (io_mkdir_p(dir, s->dir_mode) < 0 ||
+	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    s->file_mode)) < 0 || io_write_full(fd, now, strlen(now)) < 0 ||
+	    fsync(fd) < 0 || rename(tmp, path) < 0 || io_fsync_dir(dir) < 0) {
+		/* Only costs a new generation at the next start-up. */
+		log_warn("cannot record database state", KV_S("path", path),
+		    KV_ERR());
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	memcpy(s->mark, now, sizeof(now));
+}
+
+/* At start-up: does the database file still match the recorded mark? */
+static bool
+mark_matches(struct shadow *s)
+{
+	char now[sizeof(s->mark)], path[4200];
+	if (mark_path(s, path, sizeof(path)) < 0)
+		return false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = io_pread_full(fd, s->mark, sizeof(s->mark) - 1, 0);
+	close(fd);
+	s->mark[n > 0 ? n : 0] = '\0';
+	mark_now(s, now, sizeof(now));
+	return now[0] != '\0' && strcmp(now, s->mark) == 0;
 }
 
 /*
@@ -534,16 +536,16 @@ check_header(struct shadow *s, const uint8_t *wh, bool *adopt,
 		shadow_wal_path(s->meta, s->gen, s->index - 1, path,
 		    sizeof(path));
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd >= 0 ? read_full(fd, prev, WAL_HDR, 0) : -1;
+		ssize_t n = fd >= 0 ? io_pread_full(fd, prev, WAL_HDR, 0) : -1;
 		if (fd >= 0)
 			close(fd);
 		if (n == WAL_HDR && memcmp(prev, wh, WAL_HDR) == 0)
 			return shadow_unseal(s) < 0 ? SHADOW_ERROR : SHADOW_OK;
-		if (!s->pinned_since_seal &&
+		if (!s->pinned_since_seal && s->startup_checked &&
 		    get32be(wh + 16) != s->sealed_salt1 + 1)
 			return need_gen(reason,
 			    "wal restarted while walship was not watching");
-	} else if (s->index > 0) {
+	} else if (s->index > 0 && s->startup_checked) {
 		return need_gen(reason, "wal restarted by another process");
 	}
 	memcpy(s->hdr, wh, WAL_HDR);
@@ -563,10 +565,18 @@ shadow_copy(struct shadow *s, shadow_append_cb cb, void *arg,
 
 	if (s->gen[0] == '\0' || s->fd < 0)
 		return need_gen(reason, "no generation exists");
+	if (s->size == 0) {
+		if (!s->startup_checked && !mark_matches(s))
+			return need_gen(reason, "database changed while walship "
+			    "was not watching");
+		s->startup_checked = true;
+		mark_record(s);
+	}
+	s->startup_checked = true;
 	int wal = open(s->wal_path, O_RDONLY | O_CLOEXEC);
 	if (wal < 0 && errno != ENOENT)
 		return SHADOW_ERROR;
-	ssize_t n = wal >= 0 ? read_full(wal, wh, WAL_HDR, 0) : 0;
+	ssize_t n = wal >= 0 ? io_pread_full(wal, wh, WAL_HDR, 0) : 0;
 	if (n < WAL_HDR) {
 		/* No WAL or an empty one: fine unless our index has frames,
 		 * which then were checkpointed away behind our back. */

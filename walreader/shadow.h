@@ -51,6 +51,9 @@ struct shadow {
 	bool sealed;          /* index is an empty file after a sealed index */
 	bool pinned_since_seal; /* set by the walreader, see above */
 	uint32_t sealed_salt1;/* salt-1 of the sealed index */
+	char *db_path;
+	bool startup_checked; /* the first copy after open has vouched */
+	char mark[160];       /* the last db.mark written or read */
 	mode_t file_mode;     /* the database file's mode, for our files */
 	mode_t dir_mode;      /* the database directory's mode */
 };

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "shadow.h"
 #include "sqlitewal.h"
+#include "io.h"
 
 struct page_ref {
 	uint32_t pgno;
@@ -30,22 +31,14 @@ cmp_ref(const void *a, const void *b)
 	return x->frame < y->frame ? -1 : x->frame > y->frame;
 }
 
+/* A short read (the file shrank under us) is an error here. */
 static int
-pread_full(int fd, uint8_t *buf, size_t len, off_t off)
+read_exact(int fd, uint8_t *buf, size_t len, off_t off)
 {
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = pread(fd, buf + got, len - got, off + (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		got += (size_t)n;
-	}
-	return 0;
+	ssize_t n = io_pread_full(fd, buf, len, off);
+	if (n >= 0 && (size_t)n != len)
+		errno = EIO;
+	return n >= 0 && (size_t)n == len ? 0 : -1;
 }
 
 /* Indexes the shadow's frames by page (last version wins after sorting). */
@@ -63,7 +56,7 @@ index_shadow(int fd, uint64_t size, uint32_t page_size, size_t *nrefs,
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		off_t off = (off_t)(SQLITEWAL_HDR_SIZE + i * fsz);
-		if (pread_full(fd, fh, sizeof(fh), off) < 0) {
+		if (read_exact(fd, fh, sizeof(fh), off) < 0) {
 			free(refs);
 			return NULL;
 		}
@@ -115,10 +108,10 @@ snapshot_stream(const struct shadow *s, int dfd, snapshot_sink sink,
 			    (uint64_t)refs[last].frame *
 			    sqlitewal_frame_size(s->page_size) +
 			    SQLITEWAL_FRAME_HDR_SIZE);
-			if (pread_full(sfd, page, s->page_size, off) < 0)
+			if (read_exact(sfd, page, s->page_size, off) < 0)
 				goto out;
 			r = last + 1;
-		} else if (pread_full(dfd, page, s->page_size,
+		} else if (read_exact(dfd, page, s->page_size,
 		    (off_t)(pg - 1) * s->page_size) < 0) {
 			goto out;
 		}

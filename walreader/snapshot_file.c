@@ -22,22 +22,12 @@
 #include "lz4frame.h"
 #include "shadow.h"
 #include "snapshot.h"
+#include "io.h"
 
 static int
 write_all(void *arg, const void *buf, size_t len)
 {
-	int fd = *(int *)arg;
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return io_write_full(*(int *)arg, buf, len);
 }
 
 static int

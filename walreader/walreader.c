@@ -30,6 +30,7 @@
 #include "config.h"
 #include "flags.h"
 #include "log.h"
+#include "log_config.h"
 #include "proctitle.h"
 #include "wr.h"
 
@@ -168,17 +169,6 @@ watch_close(struct watch *wt)
 		close(wt->fd);
 }
 
-static void
-setup_logging(const struct cfg *cfg)
-{
-	enum log_level level = LOG_LEVEL_INFO;
-	if (cfg->log_level)
-		(void)log_parse_level(cfg->log_level, &level);
-	log_init(level, cfg->log_type && strcmp(cfg->log_type, "json") == 0 ?
-	    LOG_FORMAT_JSON : LOG_FORMAT_TEXT,
-	    cfg->log_stderr ? stderr : stdout);
-}
-
 int
 walreader_main(int argc, char **argv)
 {
@@ -193,7 +183,7 @@ walreader_main(int argc, char **argv)
 	log_set_role("walreader");
 	if (parse_args(&w, argc, argv) < 0)
 		return CHILD_EXIT_CONFIG;
-	setup_logging(w.cfg);
+	log_config_apply(w.cfg);
 	log_set_db(w.db->path);
 	proctitle_set("walreader", "walship: walreader %s", w.db->path);
 

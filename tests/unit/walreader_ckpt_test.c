@@ -289,6 +289,46 @@ TEST(restart_by_another_process_is_detected)
 	teardown();
 }
 
+TEST(empty_index_needs_an_unchanged_database)
+{
+	struct walreader_sim w = { 0 };
+	char reason[SHADOW_REASON_LEN], gen[17];
+	setup();
+	sqlite3 *app = app_open();
+	sqlite3_exec(app, "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)",
+	    NULL, NULL, NULL);
+	sqlite3_exec(app, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	ASSERT_INT_EQ(dbconn_open(&w.c, dbpath), 0);
+	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
+	ASSERT_INT_EQ(shadow_new_generation(&w.s), 0);
+	ASSERT_INT_EQ(dbconn_pin(&w.c), 0);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	memcpy(gen, w.s.gen, sizeof(gen));
+	/* Stopped with an empty index and an empty WAL, restarted: the
+	 * database did not change, so the generation goes on. */
+	shadow_close(&w.s);
+	dbconn_close(&w.c);
+	ASSERT_INT_EQ(dbconn_open(&w.c, dbpath), 0);
+	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	ASSERT_STR_EQ(w.s.gen, gen);
+	/* Down again; the application writes and checkpoints the WAL back to
+	 * empty: nothing in the WAL tells, the database file does. */
+	shadow_close(&w.s);
+	dbconn_close(&w.c);
+	app_insert(app, 10);
+	sqlite3_exec(app, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	ASSERT_INT_EQ(dbconn_open(&w.c, dbpath), 0);
+	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason),
+	    SHADOW_NEED_GENERATION);
+	ASSERT(strstr(reason, "database changed") != NULL);
+	shadow_close(&w.s);
+	dbconn_close(&w.c);
+	sqlite3_close(app);
+	teardown();
+}
+
 static int
 to_file(void *arg, const uint8_t *buf, size_t len)
 {
@@ -363,5 +403,6 @@ main(void)
 	RUN(long_reader_bounds_the_wait);
 	RUN(restart_by_another_process_is_detected);
 	RUN(snapshot_is_consistent_at_the_shadow_position);
+	RUN(empty_index_needs_an_unchanged_database);
 	return TEST_DONE();
 }
