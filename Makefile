@@ -109,6 +109,7 @@ UNIT_layout   := $(O)/replica/layout.o
 UNIT_lz4frame := $(O)/replica/lz4frame.o
 UNIT_sigv4    := $(O)/s3/sigv4.o
 UNIT_s3xml    := $(O)/s3/s3xml.o
+UNIT_s3req    := $(addprefix $(O)/s3/,s3addr.o s3policy.o s3hash.o sigv4.o)
 UNIT_file_client := $(O)/replica/client.o $(O)/replica/file_client.o \
 	$(O)/replica/layout.o
 UNIT_restore  := $(addprefix $(O)/replica/,restore.o client.o file_client.o \
