@@ -94,10 +94,20 @@ act_retry_failed(struct child_fsm *f, int64_t now, int wstatus)
 	return act_spawn(f, now, wstatus);
 }
 
+/* FAILED + TIMER: a child failing in bursts is still retried, slowly. */
+static unsigned
+act_retry_burst(struct child_fsm *f, int64_t now, int wstatus)
+{
+	if (!f->wanted || f->fail != CHILD_FAIL_DEATHS_BURST)
+		return 0;
+	return act_spawn(f, now, wstatus);
+}
+
 static unsigned
 act_ready(struct child_fsm *f, int64_t now, int wstatus)
 {
 	(void)wstatus;
+	f->fail = CHILD_FAIL_NONE; /* recovered from a burst, if it was one */
 	f->state = CHILD_UP;
 	f->ready_at = now;
 	return 0;
@@ -130,9 +140,15 @@ act_died(struct child_fsm *f, int64_t now, int wstatus)
 	if (f->ready_at >= 0 && now - f->ready_at >= CHILD_STABLE_NS)
 		f->backoff_ms = CHILD_BACKOFF_MIN_MS;
 	if (tally_death(f, now)) {
+		/* Reported as failed, but a database must not stay
+		 * unreplicated for good because of a bad stretch: keep
+		 * trying at the longest backoff, never in a hot loop. */
 		f->state = CHILD_FAILED;
 		f->fail = CHILD_FAIL_DEATHS_BURST;
-		return 0;
+		f->backoff_ms = CHILD_BACKOFF_MAX_MS;
+		f->delay_ms = child_fsm_jitter(CHILD_BACKOFF_MAX_MS,
+		    next_rand(f));
+		return CHILD_DO_ARM;
 	}
 	f->state = CHILD_DOWN;
 	f->delay_ms = child_fsm_jitter(f->backoff_ms, next_rand(f));
@@ -162,14 +178,14 @@ act_cancel(struct child_fsm *f, int64_t now, int wstatus)
 	return CHILD_DO_DISARM;
 }
 
-/* FAILED + STOP/KILL: stays FAILED, and no longer wanted. */
+/* FAILED + STOP/KILL: stays FAILED, no longer wanted, no retry pending. */
 static unsigned
 act_unwant(struct child_fsm *f, int64_t now, int wstatus)
 {
 	(void)now;
 	(void)wstatus;
 	f->wanted = false;
-	return 0;
+	return CHILD_DO_DISARM;
 }
 
 static unsigned
@@ -206,8 +222,8 @@ static const child_action actions[CHILD_NSTATES][CHILD_NEVENTS] = {
 	/* A stop in progress completes; a START waits for the next one. */
 	[CHILD_STOPPING] = { act_none, act_none, act_none, act_stopped,
 	    act_none, act_kill },
-	[CHILD_FAILED] = { act_retry_failed, act_none, act_none, act_none,
-	    act_unwant, act_unwant },
+	[CHILD_FAILED] = { act_retry_failed, act_retry_burst, act_none,
+	    act_none, act_unwant, act_unwant },
 };
 
 bool

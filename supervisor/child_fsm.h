@@ -12,8 +12,10 @@
  *   STARTING  spawned, has not reported READY yet
  *   UP        reported READY
  *   STOPPING  sent SIGTERM (or SIGKILL) by the supervisor, waiting for exit
- *   FAILED    given up: exited with CHILD_EXIT_CONFIG, or died
- *             CHILD_FAIL_DEATHS times within CHILD_FAIL_WINDOW_NS
+ *   FAILED    exited with CHILD_EXIT_CONFIG (given up until a reload), or
+ *             died CHILD_FAIL_DEATHS times in CHILD_FAIL_WINDOW_NS (reported
+ *             as failed, still retried at the longest backoff; READY
+ *             clears it)
  *
  * Policy: an unexpected exit restarts the child after a backoff of 1 s,
  * doubling up to 60 s, plus up to 10% jitter; a child that has been UP for

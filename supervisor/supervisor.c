@@ -109,10 +109,12 @@ static void
 child_failed(struct sv *sv, struct child *c)
 {
 	if (c->fsm.fail == CHILD_FAIL_DEATHS_BURST)
-		LOG_CHILD(LOG_LEVEL_ERROR, "child failed, not restarting", c,
+		LOG_CHILD(LOG_LEVEL_ERROR, "child failed, retrying at the "
+		    "longest backoff", c,
 		    KV_S("reason", child_fsm_fail_name(c->fsm.fail)),
 		    KV_I("deaths", CHILD_FAIL_DEATHS),
-		    KV_I("window_s", CHILD_FAIL_WINDOW_NS / 1000000000LL));
+		    KV_I("window_s", CHILD_FAIL_WINDOW_NS / 1000000000LL),
+		    KV_I("retry_s", CHILD_BACKOFF_MAX_MS / 1000));
 	else
 		LOG_CHILD(LOG_LEVEL_ERROR, "child failed, not restarting", c,
 		    KV_S("reason", child_fsm_fail_name(c->fsm.fail)));

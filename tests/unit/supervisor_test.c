@@ -111,8 +111,8 @@ TEST(table_actions)
 			[CHILD_EV_TIMER] = { CHILD_FAILED, 0 },
 			[CHILD_EV_READY] = { CHILD_FAILED, 0 },
 			[CHILD_EV_EXIT] = { CHILD_FAILED, 0 },
-			[CHILD_EV_STOP] = { CHILD_FAILED, 0 },
-			[CHILD_EV_KILL] = { CHILD_FAILED, 0 },
+			[CHILD_EV_STOP] = { CHILD_FAILED, CHILD_DO_DISARM },
+			[CHILD_EV_KILL] = { CHILD_FAILED, CHILD_DO_DISARM },
 		},
 	};
 	for (int s = 0; s < CHILD_NSTATES; s++) {
@@ -223,13 +223,36 @@ TEST(five_deaths_in_ten_minutes_fail)
 		    CHILD_DO_SPAWN);
 	}
 	now += 10 * SEC;
-	ASSERT_INT_EQ(child_fsm_event(&f, CHILD_EV_EXIT, now, EXIT1), 0);
+	/* Reported as failed, and retried only at the longest backoff. */
+	ASSERT_INT_EQ(child_fsm_event(&f, CHILD_EV_EXIT, now, EXIT1),
+	    CHILD_DO_ARM);
 	ASSERT_INT_EQ(f.state, CHILD_FAILED);
 	ASSERT_INT_EQ(f.fail, CHILD_FAIL_DEATHS_BURST);
-	/* Nothing brings it back but an explicit start. */
-	ASSERT_INT_EQ(child_fsm_event(&f, CHILD_EV_TIMER, now + MIN, 0), 0);
+	ASSERT(f.delay_ms >= CHILD_BACKOFF_MAX_MS &&
+	    f.delay_ms <= CHILD_BACKOFF_MAX_MS * 11 / 10);
+	ASSERT_INT_EQ(child_fsm_event(&f, CHILD_EV_TIMER, now + MIN, 0),
+	    CHILD_DO_SPAWN);
+	ASSERT_INT_EQ(f.state, CHILD_STARTING);
+	ASSERT_INT_EQ(f.fail, CHILD_FAIL_DEATHS_BURST);
+	/* Dying again: failed again, still at the longest backoff. */
+	ASSERT_INT_EQ(child_fsm_event(&f, CHILD_EV_EXIT, now + MIN, EXIT1),
+	    CHILD_DO_ARM);
 	ASSERT_INT_EQ(f.state, CHILD_FAILED);
-	ASSERT_INT_EQ(child_fsm_event(&f, CHILD_EV_START, now + MIN, 0),
+	ASSERT(f.delay_ms >= CHILD_BACKOFF_MAX_MS);
+	/* Coming up clears it. */
+	child_fsm_event(&f, CHILD_EV_TIMER, now + 2 * MIN, 0);
+	child_fsm_event(&f, CHILD_EV_READY, now + 2 * MIN, 0);
+	ASSERT_INT_EQ(f.state, CHILD_UP);
+	ASSERT_INT_EQ(f.fail, CHILD_FAIL_NONE);
+	/* A stop while failed cancels the pending retry. */
+	child_fsm_event(&f, CHILD_EV_EXIT, now + 3 * MIN, EXIT1);
+	ASSERT_INT_EQ(f.state, CHILD_FAILED);
+	ASSERT_INT_EQ(child_fsm_event(&f, CHILD_EV_STOP, now + 3 * MIN, 0),
+	    CHILD_DO_DISARM);
+	ASSERT_INT_EQ(child_fsm_event(&f, CHILD_EV_TIMER, now + 4 * MIN, 0),
+	    0);
+	/* An explicit start forgets the history. */
+	ASSERT_INT_EQ(child_fsm_event(&f, CHILD_EV_START, now + 5 * MIN, 0),
 	    CHILD_DO_SPAWN);
 	ASSERT_INT_EQ(f.state, CHILD_STARTING);
 	ASSERT_INT_EQ(f.fail, CHILD_FAIL_NONE);
@@ -258,7 +281,8 @@ TEST(deaths_spread_over_more_than_window_do_not_fail)
 	for (int i = 0; i < 5; i++) {
 		now = i * 150 * SEC;
 		child_fsm_event(&f, CHILD_EV_EXIT, now, EXIT1);
-		child_fsm_event(&f, CHILD_EV_TIMER, now, 0);
+		if (i < 4)
+			child_fsm_event(&f, CHILD_EV_TIMER, now, 0);
 	}
 	ASSERT_INT_EQ(f.state, CHILD_FAILED);
 }
