@@ -141,7 +141,19 @@ $(BUILD)/tests/%_test: $(BUILD)/obj/tests/unit/%_test.o $$(UNIT_$$*)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 
-check: $(BIN) $(UNIT_BINS)
+# Test tools: tests/tools/NAME.c links the objects named in TOOL_NAME into
+# $(BUILD)/tools/NAME, for the integration scenarios.
+TOOL_s3ctl := $(addprefix $(O)/s3/,s3sync.o s3client.o s3req.o s3ops.o \
+	s3list.o s3multipart.o s3err.o s3xml.o s3addr.o s3policy.o s3hash.o \
+	sigv4.o) $(O)/replica/layout.o $(O)/common/log.o
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,\
+	$(wildcard tests/tools/*.c))
+
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $$(TOOL_$$*)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+check: $(BIN) $(UNIT_BINS) $(TOOL_BINS)
 	@BUILD=$(BUILD) WALSHIP=$(abspath $(BIN)) ./tests/run-tests.sh $(UNIT_BINS)
 
 check-unit: $(BIN) $(UNIT_BINS)
@@ -168,4 +180,5 @@ format:
 clean:
 	rm -rf build bin
 
--include $(OBJS:.o=.d) $(UNIT_BINS:$(BUILD)/tests/%=$(BUILD)/obj/tests/unit/%.d)
+-include $(OBJS:.o=.d) $(UNIT_BINS:$(BUILD)/tests/%=$(BUILD)/obj/tests/unit/%.d) \
+	$(TOOL_BINS:$(BUILD)/tools/%=$(BUILD)/obj/tests/tools/%.d)

@@ -27,6 +27,10 @@ s3policy_retryable(enum s3policy_transport net, long http_status,
 	case S3POLICY_NET_OK:
 		break;
 	}
+	/* 501 NotImplemented is an answer, not a failure: callers fall back. */
+	if (http_status == 501 || (s3code != NULL &&
+	    strcmp(s3code, "NotImplemented") == 0))
+		return false;
 	if (http_status >= 500 || http_status == 429 || http_status == 408)
 		return true;
 	if (s3code != NULL && *s3code != '\0') {

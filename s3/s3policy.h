@@ -7,7 +7,8 @@
  * Retries (issue 4; Litestream #585): HTTP 5xx, 429, 408, the S3 codes
  * SlowDown, InternalError, RequestTimeout, ServiceUnavailable, and
  * transport failures (connect refused or timed out, low-speed abort,
- * reset, empty reply, DNS failure) are retried; other 4xx, TLS
+ * reset, empty reply, DNS failure) are retried; 501 NotImplemented
+ * (callers fall back to another request), other 4xx, TLS
  * verification failures and the caller's own aborts are not. The wait
  * before retry N (1-based) is "full jitter": uniform in
  * [0, min(cap, base * 2^(N-1))]. A retry is allowed while attempts <

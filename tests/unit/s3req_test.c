@@ -169,7 +169,8 @@ TEST(retry_classification)
 	ASSERT(!s3policy_retryable(S3POLICY_NET_OK, 403, "AccessDenied"));
 	ASSERT(!s3policy_retryable(S3POLICY_NET_OK, 404, "NoSuchBucket"));
 	ASSERT(!s3policy_retryable(S3POLICY_NET_OK, 400, "BadDigest"));
-	ASSERT(s3policy_retryable(S3POLICY_NET_OK, 501, ""));
+	ASSERT(!s3policy_retryable(S3POLICY_NET_OK, 501, ""));
+	ASSERT(!s3policy_retryable(S3POLICY_NET_OK, 400, "NotImplemented"));
 }
 
 TEST(backoff_bounds)
