@@ -139,3 +139,36 @@ restore_matches() {
 	"$WALSHIP" restore -o "$out" "file://$replica" >/dev/null 2>&1 || return 1
 	[ "$(table_sum "$out")" == "$(table_sum "$db")" ]
 }
+
+# ---- S3 ----------------------------------------------------------------------
+
+# start_s3rver [BUCKET...]: s3rver 3.7.1 through tests/integ/s3rver.js (its
+# listing fixed, SigV4 signatures checked) on a free 127.0.0.1 port, storing
+# in $T/s3rver-PORT, with BUCKETs created (default: bkt); waits until it
+# answers. Sets S3_PORT, S3_ENDPOINT (http://127.0.0.1:PORT) and S3_PID, and
+# exports s3rver's credentials (S3RVER/S3RVER) as AWS_*, region us-east-1.
+# The server sees the caller's environment, e.g. S3RVER_NO_V2=1 or
+# S3RVER_NO_MULTI_DELETE=1 to act as a store without those requests.
+start_s3rver() {
+	local buckets=("$@")
+	[ ${#buckets[@]} -gt 0 ] || buckets=(bkt)
+	[ -f "$ROOT/.deps/node_modules/s3rver/package.json" ] ||
+		fail "s3rver not installed (make deps)"
+	S3_PORT=$(free_port)
+	S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
+	export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
+	export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+	unset AWS_SESSION_TOKEN AWS_PROFILE
+	spawn "s3rver-$S3_PORT" node "$ROOT/tests/integ/s3rver.js" "$S3_PORT" \
+		"$T/s3rver-$S3_PORT" "${buckets[@]}"
+	S3_PID=$SPAWN_PID
+	wait_for 30 grep -q '^ready' "$T/s3rver-$S3_PORT.log" ||
+		fail "s3rver did not start: $(tail -5 "$T/s3rver-$S3_PORT.log")"
+	wait_for 10 curl -s -o /dev/null "$S3_ENDPOINT/" ||
+		fail "s3rver does not answer on $S3_ENDPOINT"
+}
+
+# aws_s3 ARGS...: awscli against the last start_s3rver.
+aws_s3() {
+	aws --endpoint-url "$S3_ENDPOINT" "$@"
+}
