@@ -122,7 +122,8 @@ UNIT_uploader := $(addprefix $(O)/uploader/,upl_pos.o upl_plan.o upl_view.o \
 	$(O)/common/io.o
 UNIT_walreader_ckpt := $(O)/walreader/ckpt_vfs.o $(O)/walreader/dbconn.o \
 	$(O)/walreader/snapshot.o $(O)/sqlitewal/sqlitewal.o \
-	$(O)/walreader/shadow.o $(O)/common/log.o $(O)/common/io.o
+	$(O)/walreader/shadow.o $(O)/walreader/walindex.o $(O)/common/log.o \
+	$(O)/common/io.o
 UNIT_config   := $(addprefix $(O)/config/,config.o duration.o envexpand.o \
 	replica_url.o url_parse.o bytesize.o paths.o diag.o node.o value.o \
 	parse.o resolve.o print.o) $(O)/common/log.o

@@ -234,6 +234,12 @@ sqlitewal_verify_buf(struct sqlitewal_verifier *v, const uint8_t *buf,
 int
 sqlitewal_verify_fd(struct sqlitewal_verifier *v, int fd)
 {
+	return sqlitewal_verify_fd_upto(v, fd, UINT64_MAX);
+}
+
+int
+sqlitewal_verify_fd_upto(struct sqlitewal_verifier *v, int fd, uint64_t limit)
+{
 	size_t fsz = sqlitewal_frame_size(v->page_size);
 	uint8_t *frame;
 
@@ -241,7 +247,7 @@ sqlitewal_verify_fd(struct sqlitewal_verifier *v, int fd)
 		return 0;
 	if ((frame = malloc(fsz)) == NULL)
 		return -1;
-	for (;;) {
+	while (v->valid_end + fsz <= limit) {
 		size_t got = 0;
 		while (got < fsz) {
 			ssize_t n = pread(fd, frame + got, fsz - got,

@@ -153,6 +153,9 @@ size_t sqlitewal_verify_buf(struct sqlitewal_verifier *v, const uint8_t *buf,
  * file or the first bad frame. Returns 0, or -1 on a read error (errno).
  */
 int sqlitewal_verify_fd(struct sqlitewal_verifier *v, int fd);
+/* The same, but no frame that would end past byte LIMIT is read. */
+int sqlitewal_verify_fd_upto(struct sqlitewal_verifier *v, int fd,
+    uint64_t limit);
 
 /*
  * Verifies the WAL file at PATH: header, then every frame. On success H and

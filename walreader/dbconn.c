@@ -6,6 +6,7 @@
 #include "dbconn.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -87,7 +88,7 @@ int
 dbconn_open(struct dbconn *c, const char *path)
 {
 	memset(c, 0, sizeof(*c));
-	c->db_fd = -1;
+	c->db_fd = c->shm_fd = -1;
 	if (ckpt_vfs_register() != SQLITE_OK)
 		return -1;
 	if (open_one(path, NULL, &c->pin) < 0)
@@ -107,6 +108,11 @@ dbconn_open(struct dbconn *c, const char *path)
 		goto fail;
 	if ((c->db_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		goto fail;
+	/* The connections' first read created the -shm. */
+	char shm[4200];
+	snprintf(shm, sizeof(shm), "%s-shm", path);
+	if ((c->shm_fd = open(shm, O_RDONLY | O_CLOEXEC)) < 0)
+		goto fail;
 	return 0;
 fail:
 	dbconn_close(c);
@@ -124,8 +130,10 @@ dbconn_close(struct dbconn *c)
 	/* Only after SQLite let go of the file: see db_fd in dbconn.h. */
 	if (c->db_fd >= 0)
 		close(c->db_fd);
+	if (c->shm_fd >= 0)
+		close(c->shm_fd);
 	memset(c, 0, sizeof(*c));
-	c->db_fd = -1;
+	c->db_fd = c->shm_fd = -1;
 }
 
 int

@@ -28,6 +28,7 @@ struct dbconn {
 	bool pinned;
 	uint32_t page_size;
 	int db_fd;
+	int shm_fd;   /* the wal-index (-shm), same rule as db_fd */
 };
 
 /* Opens both connections, puts the database in WAL mode if it is not. */

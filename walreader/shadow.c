@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "sqlitewal.h"
+#include "walindex.h"
 #include "io.h"
 
 #define WAL_HDR 32
@@ -177,6 +178,7 @@ shadow_open(struct shadow *s, const char *meta, const char *db_path,
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
+	s->shm_fd = -1;
 	s->page_size = page_size;
 	s->file_mode = 0600;
 	s->dir_mode = 0700;
@@ -383,15 +385,15 @@ shadow_unseal(struct shadow *s)
  * in CK and the number of frames up to there in *NFRAMES.
  */
 static int64_t
-scan_frames(struct shadow *s, int wal, uint64_t off, uint32_t ck[2],
-    uint32_t *nframes)
+scan_frames(struct shadow *s, int wal, uint64_t off, uint64_t limit,
+    uint32_t ck[2], uint32_t *nframes)
 {
 	struct sqlitewal_hdr h;
 	struct sqlitewal_verifier v;
 
 	hdr_parse(s->hdr, &h);
 	sqlitewal_verifier_resume(&v, &h, off, ck[0], ck[1]);
-	if (sqlitewal_verify_fd(&v, wal) < 0)
+	if (sqlitewal_verify_fd_upto(&v, wal, limit) < 0)
 		return -1;
 	*nframes = (uint32_t)((v.commit_end - off) /
 	    sqlitewal_frame_size(s->page_size));
@@ -555,6 +557,32 @@ check_header(struct shadow *s, const uint8_t *wh, bool *adopt,
 	return SHADOW_OK;
 }
 
+/*
+ * The end of what SQLite has published of the WAL with header WH, so that
+ * frames a dead writer left unpublished are never copied (walindex.h).
+ * Without a wal-index descriptor (tools, tests) there is no limit.
+ */
+static uint64_t
+published_end(const struct shadow *s, const uint8_t *wh, uint64_t from)
+{
+	uint32_t mx;
+	if (s->shm_fd < 0)
+		return UINT64_MAX;
+	switch (walindex_mx_frame(s->shm_fd, wh + 16, &mx)) {
+	case WALINDEX_OK:
+		return WAL_HDR + (uint64_t)mx * sqlitewal_frame_size(s->page_size);
+	case WALINDEX_OTHER_WAL:
+		/* The index has moved on to the next WAL, whose first frame
+		 * is not written yet: nothing more of this one to take. */
+		return from;
+	case WALINDEX_ERROR:
+		break;
+	}
+	log_warn("wal-index unreadable, copying nothing this time",
+	    KV_S("path", s->db_path));
+	return from;
+}
+
 enum shadow_status
 shadow_copy(struct shadow *s, shadow_append_cb cb, void *arg,
     char reason[SHADOW_REASON_LEN])
@@ -599,8 +627,9 @@ shadow_copy(struct shadow *s, shadow_append_cb cb, void *arg,
 		goto out;
 	}
 	uint64_t from = adopt ? WAL_HDR : s->size;
+	uint64_t limit = published_end(s, wh, from);
 	uint32_t ck[2] = { s->ck[0], s->ck[1] }, nframes;
-	int64_t end = scan_frames(s, wal, from, ck, &nframes);
+	int64_t end = scan_frames(s, wal, from, limit, ck, &nframes);
 	if (end < 0) {
 		rc = SHADOW_ERROR;
 	} else if ((uint64_t)end > from) {

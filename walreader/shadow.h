@@ -9,8 +9,9 @@
  *                                         the replica holds for I
  *   META/generations/<G>/snapshots/...    snapshots (snapshot.h)
  *
- * Only committed, checksum-verified frames are appended, and each batch is
- * fsynced before shadow_copy returns (rule 1).
+ * Only committed, checksum-verified frames that SQLite has published in the
+ * wal-index (walindex.h) are appended, and each batch is fsynced before
+ * shadow_copy returns (rule 1).
  *
  * Continuity (rule 6). The walreader pins the WAL with a read transaction,
  * so the WAL can only restart through its own checkpoint, during which it
@@ -52,6 +53,7 @@ struct shadow {
 	bool pinned_since_seal; /* set by the walreader, see above */
 	uint32_t sealed_salt1;/* salt-1 of the sealed index */
 	char *db_path;
+	int shm_fd;           /* the wal-index, or -1: see walindex.h */
 	bool startup_checked; /* the first copy after open has vouched */
 	char mark[160];       /* the last db.mark written or read */
 	mode_t file_mode;     /* the database file's mode, for our files */

@@ -166,6 +166,7 @@ open_database(struct wr *w)
 		dbconn_close(&w->conn);
 		return -1;
 	}
+	w->shadow.shm_fd = w->conn.shm_fd;
 	w->open = true;
 	w->last_ckpt_ns = wr_now_ns();
 	w->gen_started_ns = wr_now_ns();

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "shadow.h"
 #include "snapshot.h"
+#include "sqlitewal.h"
 #include "test.h"
 
 static char dir[256], dbpath[300], meta[300];
@@ -171,6 +172,7 @@ TEST(frames_reach_shadow_before_restart)
 
 	ASSERT_INT_EQ(dbconn_open(&w.c, dbpath), 0);
 	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
+	w.s.shm_fd = w.c.shm_fd;
 	ASSERT_INT_EQ(shadow_new_generation(&w.s), 0);
 	ASSERT_INT_EQ(dbconn_pin(&w.c), 0);
 
@@ -219,6 +221,7 @@ TEST(long_reader_bounds_the_wait)
 	    NULL, NULL, NULL);
 	ASSERT_INT_EQ(dbconn_open(&w.c, dbpath), 0);
 	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
+	w.s.shm_fd = w.c.shm_fd;
 	ASSERT_INT_EQ(shadow_new_generation(&w.s), 0);
 	ASSERT_INT_EQ(dbconn_pin(&w.c), 0);
 	app_insert(app, 10);
@@ -265,6 +268,7 @@ TEST(restart_by_another_process_is_detected)
 	    NULL, NULL, NULL);
 	ASSERT_INT_EQ(dbconn_open(&w.c, dbpath), 0);
 	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
+	w.s.shm_fd = w.c.shm_fd;
 	ASSERT_INT_EQ(shadow_new_generation(&w.s), 0);
 	app_insert(app, 10);
 	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
@@ -279,6 +283,7 @@ TEST(restart_by_another_process_is_detected)
 	/* Reopening the same state sees the same thing. */
 	shadow_close(&w.s);
 	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
+	w.s.shm_fd = w.c.shm_fd;
 	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason),
 	    SHADOW_NEED_GENERATION);
 	ASSERT_INT_EQ(shadow_new_generation(&w.s), 0);
@@ -300,6 +305,7 @@ TEST(empty_index_needs_an_unchanged_database)
 	sqlite3_exec(app, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
 	ASSERT_INT_EQ(dbconn_open(&w.c, dbpath), 0);
 	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
+	w.s.shm_fd = w.c.shm_fd;
 	ASSERT_INT_EQ(shadow_new_generation(&w.s), 0);
 	ASSERT_INT_EQ(dbconn_pin(&w.c), 0);
 	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
@@ -310,6 +316,7 @@ TEST(empty_index_needs_an_unchanged_database)
 	dbconn_close(&w.c);
 	ASSERT_INT_EQ(dbconn_open(&w.c, dbpath), 0);
 	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
+	w.s.shm_fd = w.c.shm_fd;
 	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
 	ASSERT_STR_EQ(w.s.gen, gen);
 	/* Down again; the application writes and checkpoints the WAL back to
@@ -320,9 +327,74 @@ TEST(empty_index_needs_an_unchanged_database)
 	sqlite3_exec(app, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
 	ASSERT_INT_EQ(dbconn_open(&w.c, dbpath), 0);
 	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
+	w.s.shm_fd = w.c.shm_fd;
 	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason),
 	    SHADOW_NEED_GENERATION);
 	ASSERT(strstr(reason, "database changed") != NULL);
+	shadow_close(&w.s);
+	dbconn_close(&w.c);
+	sqlite3_close(app);
+	teardown();
+}
+
+/*
+ * Appends to the -wal a copy of its last frame as a further commit frame
+ * with a valid checksum, without touching the wal-index: the bytes a writer
+ * killed between writing its commit and publishing it leaves behind.
+ */
+static int
+append_unpublished_commit(uint32_t page_size)
+{
+	char walpath[320];
+	snprintf(walpath, sizeof(walpath), "%s-wal", dbpath);
+	int fd = open(walpath, O_RDWR);
+	struct stat st;
+	size_t fsz = 24 + page_size;
+	uint8_t *f = malloc(fsz), hdr[32];
+	if (fd < 0 || f == NULL || fstat(fd, &st) < 0 ||
+	    pread(fd, hdr, 32, 0) != 32 ||
+	    pread(fd, f, fsz, st.st_size - (off_t)fsz) != (ssize_t)fsz)
+		return -1;
+	uint32_t ck[2] = { sqlitewal_get32(f + 16), sqlitewal_get32(f + 20) };
+	bool be = (sqlitewal_get32(hdr) & 1) != 0;
+	f[fsz - 1] ^= 0x55; /* a page content no one ever committed */
+	sqlitewal_checksum(be, f, 8, ck);
+	sqlitewal_checksum(be, f + 24, page_size, ck);
+	sqlitewal_put32(f + 16, ck[0]);
+	sqlitewal_put32(f + 20, ck[1]);
+	int rc = pwrite(fd, f, fsz, st.st_size) == (ssize_t)fsz ? 0 : -1;
+	close(fd);
+	free(f);
+	return rc;
+}
+
+TEST(unpublished_commit_is_not_copied)
+{
+	struct walreader_sim w = { 0 };
+	char reason[SHADOW_REASON_LEN], base[400];
+	setup();
+	sqlite3 *app = app_open();
+	sqlite3_exec(app, "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)",
+	    NULL, NULL, NULL);
+	sqlite3_exec(app, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	snprintf(base, sizeof(base), "%s/base.db", dir);
+	ASSERT_INT_EQ(copy_file(dbpath, base), 0);
+	ASSERT_INT_EQ(dbconn_open(&w.c, dbpath), 0);
+	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
+	w.s.shm_fd = w.c.shm_fd;
+	ASSERT_INT_EQ(shadow_new_generation(&w.s), 0);
+	ASSERT_INT_EQ(dbconn_pin(&w.c), 0);
+	app_insert(app, 5);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	uint64_t before = w.s.size;
+	ASSERT_INT_EQ(append_unpublished_commit(w.c.page_size), 0);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	ASSERT_INT_EQ(w.s.size, before);
+	/* The next writer overwrites those frames; those are what count. */
+	app_insert(app, 3);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	ASSERT(w.s.size > before);
+	ASSERT_INT_EQ(replay(base, w.s.gen, 0, 0), 8);
 	shadow_close(&w.s);
 	dbconn_close(&w.c);
 	sqlite3_close(app);
@@ -358,6 +430,7 @@ TEST(snapshot_is_consistent_at_the_shadow_position)
 	app_insert(app, 40);
 	ASSERT_INT_EQ(dbconn_open(&w.c, dbpath), 0);
 	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
+	w.s.shm_fd = w.c.shm_fd;
 	ASSERT_INT_EQ(shadow_new_generation(&w.s), 0);
 	ASSERT_INT_EQ(dbconn_pin(&w.c), 0);
 	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
@@ -404,5 +477,6 @@ main(void)
 	RUN(restart_by_another_process_is_detected);
 	RUN(snapshot_is_consistent_at_the_shadow_position);
 	RUN(empty_index_needs_an_unchanged_database);
+	RUN(unpublished_commit_is_not_copied);
 	return TEST_DONE();
 }
