@@ -110,8 +110,14 @@ UNIT_lz4frame := $(O)/replica/lz4frame.o
 UNIT_sigv4    := $(O)/s3/sigv4.o
 UNIT_s3xml    := $(O)/s3/s3xml.o
 UNIT_s3req    := $(addprefix $(O)/s3/,s3addr.o s3policy.o s3hash.o sigv4.o)
-UNIT_file_client := $(O)/replica/client.o $(O)/replica/file_client.o \
-	$(O)/replica/layout.o
+S3_OBJS := $(addprefix $(O)/s3/,s3sync.o s3client.o s3req.o s3ops.o \
+	s3list.o s3multipart.o s3err.o s3xml.o s3addr.o s3policy.o s3hash.o \
+	sigv4.o)
+REPLICA_CLIENT_OBJS := $(addprefix $(O)/replica/,client.o client_open.o \
+	file_client.o layout.o s3_replica.o s3_keys.o) $(S3_OBJS) \
+	$(O)/common/log.o
+UNIT_file_client := $(REPLICA_CLIENT_OBJS)
+UNIT_s3_keys  := $(addprefix $(O)/replica/,s3_keys.o layout.o client.o)
 UNIT_restore  := $(addprefix $(O)/replica/,restore.o client.o file_client.o \
 	layout.o lz4frame.o) $(O)/sqlitewal/sqlitewal.o $(O)/common/log.o \
 	$(O)/common/io.o
@@ -147,6 +153,7 @@ $(BUILD)/tests/%_test: $(BUILD)/obj/tests/unit/%_test.o $$(UNIT_$$*)
 TOOL_s3ctl := $(addprefix $(O)/s3/,s3sync.o s3client.o s3req.o s3ops.o \
 	s3list.o s3multipart.o s3err.o s3xml.o s3addr.o s3policy.o s3hash.o \
 	sigv4.o) $(O)/replica/layout.o $(O)/common/log.o
+TOOL_replctl := $(REPLICA_CLIENT_OBJS)
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,\
 	$(wildcard tests/tools/*.c))
 

@@ -26,7 +26,7 @@ int
 cli_target_open(struct cli_target *t, const char *cmd, const char *arg,
     const char *config, bool expand_env, const char *replica, int *status)
 {
-	char err[256];
+	char err[1024];
 
 	memset(t, 0, sizeof(*t));
 	if (cli_is_url(arg)) {
@@ -92,7 +92,7 @@ cli_target_close(struct cli_target *t)
 struct replica_client *
 cli_target_client(struct cli_target *t, size_t i)
 {
-	char err[256];
+	char err[1024];
 	struct replica_client *c = replica_client_open(t->replicas[i], err,
 	    sizeof(err));
 	if (c == NULL)

@@ -89,7 +89,7 @@ list_generations(struct cli_target *t, struct replica_client *c,
 {
 	struct replica_generation *gens = NULL;
 	size_t ngens = 0;
-	char err[256];
+	char err[1024];
 	if (replica_list_generations(c, &gens, &ngens, err, sizeof(err)) < 0) {
 		log_error("cannot list generations", KV_S("replica", rname),
 		    KV_ERRS(err));
@@ -137,7 +137,7 @@ list_snapshots(struct replica_client *c, const char *rname,
 {
 	struct replica_generation *gens = NULL;
 	size_t ngens = 0;
-	char err[256];
+	char err[1024];
 	if (replica_list_generations(c, &gens, &ngens, err, sizeof(err)) < 0) {
 		log_error("cannot list generations", KV_S("replica", rname),
 		    KV_ERRS(err));
@@ -172,7 +172,7 @@ list_wal(struct replica_client *c, const char *rname, const char *only,
 {
 	struct replica_generation *gens = NULL;
 	size_t ngens = 0;
-	char err[256];
+	char err[1024];
 	if (replica_list_generations(c, &gens, &ngens, err, sizeof(err)) < 0) {
 		log_error("cannot list generations", KV_S("replica", rname),
 		    KV_ERRS(err));

@@ -120,7 +120,7 @@ check_args(const struct restore_args *a, struct restore_opts *o)
 static int
 run(struct cli_target *t, struct restore_opts *o)
 {
-	char err[512];
+	char err[2048];
 	struct stat st;
 	int status = 1;
 

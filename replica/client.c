@@ -1,7 +1,8 @@
 /*
  * client: the generic side of the replica client interface (see client.h):
- * construction from the config, and listings that are checked and sorted
- * here so that no caller depends on the order or honesty of a store.
+ * listings that are checked and sorted here so that no caller depends on
+ * the order or honesty of a store. Construction from the config is in
+ * client_open.c, which brings in every replica type.
  */
 #include "client.h"
 
@@ -10,30 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "config.h"
-
-struct replica_client *
-replica_client_open(const struct cfg_replica *r, char *err, size_t errlen)
-{
-	struct replica_client *c;
-
-	switch (r->type) {
-	case CFG_REPLICA_FILE:
-		if (r->path == NULL || r->path[0] == '\0') {
-			snprintf(err, errlen, "file replica path required");
-			errno = EINVAL;
-			return NULL;
-		}
-		c = file_client_new(r->path, r->name, err, errlen);
-		return c;
-	default:
-		snprintf(err, errlen, "replica type not supported yet: %s",
-		    r->name ? r->name : "?");
-		errno = ENOTSUP;
-		return NULL;
-	}
-}
 
 void
 replica_client_free(struct replica_client *c)

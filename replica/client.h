@@ -1,6 +1,6 @@
 /*
- * client: the synchronous interface every replica type implements (file
- * now, S3 later), and the generic helpers built on it.
+ * client: the synchronous interface every replica type implements (file,
+ * s3), and the generic helpers built on it.
  *
  * A client is a struct replica_client whose ops table does the storage
  * work; a concrete client embeds it as its first member. Objects are named
@@ -13,10 +13,12 @@
  * by name). Callers use those helpers, never ops->... directly.
  *
  * Writes are atomic: an object appears whole under its final name or not
- * at all (file: <final>.tmp, fsync, rename, fsync of the directory).
+ * at all (file: <final>.tmp, fsync, rename, fsync of the directory; s3:
+ * one PutObject or a completed multipart upload).
  *
  * Every client must allow concurrent calls from several threads, each on
- * its own reader or writer (restore downloads in parallel).
+ * its own reader or writer (restore downloads in parallel). Readers and
+ * writers are closed before their client is freed.
  *
  * Errors: functions return 0 (or a pointer) on success and -1 (or NULL)
  * with errno set and a message in ERR naming the object. ENOENT means the
@@ -70,7 +72,7 @@ struct replica_wal_segment {
 struct replica_reader {
 	ssize_t (*read)(struct replica_reader *r, void *buf, size_t len);
 	void (*close)(struct replica_reader *r);
-	char err[256];
+	char err[1024];
 };
 
 /*
@@ -82,7 +84,7 @@ struct replica_writer {
 	int (*write)(struct replica_writer *w, const void *buf, size_t len);
 	int (*commit)(struct replica_writer *w, char *err, size_t errlen);
 	void (*abort)(struct replica_writer *w);
-	char err[256];
+	char err[1024];
 };
 
 struct replica_client;
@@ -119,8 +121,8 @@ struct replica_client {
 };
 
 /*
- * The client for a configured replica (file now; other types fail with
- * ENOTSUP). Returns NULL with ERR filled.
+ * The client for a configured replica (file, s3: s3_replica.h; gcs, abs and
+ * sftp fail with ENOTSUP). Returns NULL with ERR filled. In client_open.c.
  */
 struct replica_client *replica_client_open(const struct cfg_replica *r,
     char *err, size_t errlen);

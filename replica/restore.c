@@ -63,7 +63,7 @@ struct rs_job {
 	uint64_t length;		/* decompressed bytes */
 	uint64_t commit_end;		/* end of the last commit frame */
 	uint32_t commit_size;		/* db pages at that commit, 0 = none */
-	char err[1024];
+	char err[2048];
 };
 
 struct rs_ctx {
@@ -604,7 +604,15 @@ object_source(void *arg, void *buf, size_t len)
 {
 	struct replica_reader *r = arg;
 
+	r->err[0] = '\0';
 	return r->read(r, buf, len);
+}
+
+/* Why reading R through LZ failed: the reader's own words if it failed. */
+static const char *
+source_error(const struct replica_reader *r, const struct lz4frame_reader *lz)
+{
+	return r->err[0] != '\0' ? r->err : lz4frame_reader_error(lz);
 }
 
 /* ------------------------------------------------------------------ */
@@ -635,8 +643,9 @@ check_db_header(struct rs_ctx *x, const uint8_t *b, size_t n, const char *key,
 }
 
 static int
-snapshot_stream(struct rs_ctx *x, struct lz4frame_reader *lz, int fd,
-    uint8_t *buf, const char *key, char *err, size_t errlen)
+snapshot_stream(struct rs_ctx *x, const struct replica_reader *r,
+    struct lz4frame_reader *lz, int fd, uint8_t *buf, const char *key,
+    char *err, size_t errlen)
 {
 	uint8_t head[100];
 	ssize_t n;
@@ -662,7 +671,7 @@ snapshot_stream(struct rs_ctx *x, struct lz4frame_reader *lz, int fd,
 	}
 	if (n < 0) {
 		errf(err, errlen, "cannot download snapshot %s: %s", key,
-		    lz4frame_reader_error(lz));
+		    source_error(r, lz));
 		return -1;
 	}
 	if (x->db_size > 0 && x->db_size < sizeof(head))
@@ -704,7 +713,7 @@ restore_snapshot(struct rs_ctx *x, char *err, size_t errlen)
 	    (lz = lz4frame_reader_new(object_source, r)) == NULL)
 		errf(err, errlen, "out of memory");
 	else
-		rc = snapshot_stream(x, lz, fd, buf, key, err, errlen);
+		rc = snapshot_stream(x, r, lz, fd, buf, key, err, errlen);
 	if (close(fd) < 0 && rc == 0) {
 		errf(err, errlen, "close %s: %s", x->db, strerror(errno));
 		rc = -1;
@@ -833,7 +842,7 @@ download_segment(struct rs_worker *w, struct wal_stream *ws,
 	struct replica_obj o = replica_wal_obj(x->p->gen, seg->index,
 	    seg->offset);
 	struct replica_reader *r;
-	char key[RS_KEY], why[512];
+	char key[RS_KEY], why[1024];
 	ssize_t n;
 	int rc = 0;
 
@@ -850,7 +859,7 @@ download_segment(struct rs_worker *w, struct wal_stream *ws,
 		rc = feed(w, ws, w->buf, (size_t)n, key, err, errlen);
 	if (rc == 0 && n < 0) {
 		errf(err, errlen, "cannot download wal segment %s: %s", key,
-		    lz4frame_reader_error(w->lz));
+		    source_error(r, w->lz));
 		rc = -1;
 	}
 	r->close(r);

@@ -65,6 +65,12 @@ s3sync_client(struct s3sync *s)
 	return s->c;
 }
 
+struct event_base *
+s3sync_base(struct s3sync *s)
+{
+	return s->base;
+}
+
 static void
 on_done(const struct s3_result *res, void *arg)
 {

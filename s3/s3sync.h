@@ -20,6 +20,12 @@ struct s3sync *s3sync_new(const struct s3client_config *cfg, char *err,
 void s3sync_free(struct s3sync *s);
 /* The client inside, for its stats. */
 struct s3client *s3sync_client(struct s3sync *s);
+/*
+ * The private event_base inside, for a caller that starts an operation on
+ * s3sync_client() itself and runs the loop step by step (a GET read as a
+ * stream, a little at a time). Only while no s3sync_* call runs on S.
+ */
+struct event_base *s3sync_base(struct s3sync *s);
 
 int s3sync_put(struct s3sync *s, const char *key, const void *data,
     size_t len, struct s3_error *err);

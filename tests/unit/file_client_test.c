@@ -400,12 +400,47 @@ TEST(from_config)
 	ASSERT(c != NULL);
 	ASSERT_STR_EQ(c->name, "file");
 	replica_client_free(c);
-	r.type = CFG_REPLICA_S3;
+	r.type = CFG_REPLICA_GCS;
 	ASSERT(replica_client_open(&r, err, sizeof(err)) == NULL);
 	ASSERT_INT_EQ(errno, ENOTSUP);
+	ASSERT(strstr(err, "gcs") != NULL);
 	r.type = CFG_REPLICA_FILE;
 	r.path = NULL;
 	ASSERT(replica_client_open(&r, err, sizeof(err)) == NULL);
+}
+
+/* An s3 replica is made without a request; a bad one says why. */
+TEST(s3_from_config)
+{
+	struct cfg_replica r = { 0 };
+	struct replica_client *c;
+	struct replica_obj o = replica_wal_obj(G1, 1, 0x20);
+	char bkt[] = "bkt", pfx[] = "/db//x/", ep[] = "http://127.0.0.1:9",
+	    id[] = "AKID", secret[] = "s3cr3t-value", nm[] = "s3", key[256];
+
+	r.type = CFG_REPLICA_S3;
+	r.name = nm;
+	r.path = pfx;
+	r.endpoint = ep;
+	r.force_path_style = true;
+	ASSERT(replica_client_open(&r, err, sizeof(err)) == NULL);
+	ASSERT(strstr(err, "bucket") != NULL);
+	r.bucket = bkt;
+	ASSERT(replica_client_open(&r, err, sizeof(err)) == NULL);
+	ASSERT(strstr(err, "credentials") != NULL);
+	r.access_key_id = id;
+	r.secret_access_key = secret;
+	c = replica_client_open(&r, err, sizeof(err));
+	ASSERT(c != NULL);
+	ASSERT_STR_EQ(c->type, "s3");
+	ASSERT_STR_EQ(c->name, "s3");
+	ASSERT_STR_EQ(replica_key(c, &o, key, sizeof(key)),
+	    "s3://bkt/db/x/generations/97b94e8e9eda898b/wal/"
+	    "00000001_00000020.wal.lz4");
+	replica_client_free(c);
+	r.endpoint = pfx;	/* not a URL */
+	ASSERT(replica_client_open(&r, err, sizeof(err)) == NULL);
+	ASSERT(strstr(err, secret) == NULL);
 }
 
 int
@@ -421,6 +456,7 @@ main(void)
 	RUN(atomic_writes);
 	RUN(deletes);
 	RUN(from_config);
+	RUN(s3_from_config);
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return TEST_DONE();
 }
