@@ -140,6 +140,56 @@ restore_matches() {
 	[ "$(table_sum "$out")" == "$(table_sum "$db")" ]
 }
 
+# ---- helpers for the process-tree scenarios ---------------------------------
+
+# bg_writer NAME DB RATE [START]: the `writer` above in the background (its
+# own process group, output in $T/NAME.log) for up to ten minutes; sets
+# WRITER_PID. stop_writer PID ends it with SIGINT, which Python turns into
+# an exception once the statement in progress has returned: a SIGTERM could
+# kill it between writing a commit frame to the WAL and publishing it in the
+# wal-index, leaving a transaction that readers do not see yet but a later
+# recovery would (a crashed application, not what these scenarios test).
+# A background job starts with SIGINT ignored: env gives it back.
+bg_writer() {
+	local name=$1 db=$2 rate=$3 start=${4:-1}
+	export -f writer
+	spawn "$name" env --default-signal=INT bash -c 'writer "$0" 600 "$1" "$2"' "$db" "$rate" "$start"
+	WRITER_PID=$SPAWN_PID
+}
+stop_writer() {
+	kill -INT -- "-$1" 2>/dev/null || true
+	wait_for 10 bash -c "! kill -0 $1 2>/dev/null" || fail "writer $1 did not stop"
+}
+
+# child_pid PARENT TITLE: the pid of PARENT's child whose process title
+# (ps -o args) is exactly TITLE; empty when there is none.
+child_pid() {
+	ps -o pid=,args= --ppid "$1" 2>/dev/null |
+		awk -v t="$2" '{ p = $1; sub(/^ *[0-9]+ /, ""); if ($0 == t) print p }'
+}
+
+# walship_pids: every walship process (the binary, or a child by its
+# title) working on this scenario's directory, one pid a line.
+walship_pids() {
+	ps -eo pid=,args= | awk -v d="$T" -v w="$WALSHIP" \
+		'($2 == w || $2 == "walship:") && index($0, d) { print $1 }'
+}
+
+# replica_rows REPLICA_URL [ARGS...]: restores the replica into a scratch
+# file and prints its row count; fails when the restore fails.
+replica_rows() {
+	local url=$1 out="$T/.rows.db"
+	shift
+	rm -f "$out"
+	"$WALSHIP" restore "$@" -o "$out" "$url" >/dev/null 2>&1 || return 1
+	sqlite3 "$out" 'SELECT count(*) FROM t'
+}
+
+# rand_delay: a random duration between 0.3 and 2 s, for kill moments.
+rand_delay() {
+	awk -v r="$RANDOM" 'BEGIN { printf "%.2f\n", 0.3 + (r % 1701) / 1000 }'
+}
+
 # ---- S3 ----------------------------------------------------------------------
 
 # start_s3rver [BUCKET...]: s3rver 3.7.1 through tests/integ/s3rver.js (its
