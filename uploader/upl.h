@@ -12,6 +12,12 @@
  *                while they are contiguous (the fast path)
  *   upl_store.c  writes segments and snapshots through the replica client
  *                (replica/client.h), finds the position on the replica
+ *   upl_s3.c     the same for S3 replicas, asynchronously on the
+ *                uploader's loop (s3/s3client.h)
+ *   upl_spool.c  a compressed segment on its way to S3: memory up to a
+ *                bound, a temporary file past it
+ *   upl_scan.c   what an S3 listing and the newest segment say about the
+ *                replica's position (pure)
  *   upl_sync.c   carries out a plan one object at a time, persists, ACKs,
  *                backs off on errors; the position at start-up
  *   upl_ipc.c    the sockets (frames in, acks and status out)
@@ -60,6 +66,14 @@ int upl_pos_decode(const char *buf, size_t len, struct upl_pos *p);
  * (and a leading '.') are written %XX, so any replica name is one file.
  */
 int upl_pos_path(char *buf, size_t len, const char *meta, const char *name);
+
+/*
+ * Whether a position file's position FILE can be believed given what the
+ * replica shows for its generation (REP: gen "" when the replica holds no
+ * object of it; snapshot whether it holds a snapshot). A replica emptied,
+ * or stripped of the snapshot the file says it has, is believed instead.
+ */
+bool upl_pos_file_usable(const struct upl_pos *file, const struct upl_pos *rep);
 
 /* Reads PATH: 0, or -1 with errno ENOENT (none) or EINVAL (corrupt). */
 int upl_pos_load(const char *path, struct upl_pos *p);
@@ -197,6 +211,8 @@ const uint8_t *upl_buf_find(const struct upl_buf *b, const char *gen,
  * ------------------------------------------------------------------- */
 
 struct replica_client;
+struct replica_obj;
+struct lz4frame_writer;
 
 /* Where an object write failed: the replica, or our own side (a shadow or
  * snapshot file that is gone or unreadable: plan again, no backoff). */
@@ -219,6 +235,19 @@ int upl_put_segment(struct replica_client *c, const char *meta,
     uint8_t *chunk, size_t chunklen, uint64_t *bytes, enum upl_fault *fault,
     char *err, size_t errlen);
 
+/*
+ * Compresses shadow bytes [FROM, TO) of (GEN, INDEX) into LZ, taking them
+ * from BUF where it holds them and from the shadow file otherwise (*FD:
+ * opened and fdatasync'ed on first use, left open for the caller to close;
+ * -1 before). Returns 0, or -1 with errno and, for a shadow file that
+ * cannot be read, *FAULT UPL_FAULT_LOCAL and ERR; a failure of LZ or its
+ * sink leaves *FAULT alone.
+ */
+int upl_feed_segment(struct lz4frame_writer *lz, const struct upl_buf *buf,
+    const char *meta, const char *gen, uint32_t index, uint64_t from,
+    uint64_t to, int *fd, uint8_t *chunk, size_t chunklen,
+    enum upl_fault *fault, char *err, size_t errlen);
+
 /* Copies the local snapshot file of step S (already LZ4 with Litestream's
  * parameters) byte for byte to generations/GEN/snapshots/<I>.snapshot.lz4.
  * Same results as upl_put_segment. */
@@ -239,6 +268,87 @@ int upl_replica_position(struct replica_client *c, const char *gen,
     struct upl_pos *pos, int64_t *snap_created, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------------
+ * A compressed segment on its way to S3 (upl_spool.c)
+ * ------------------------------------------------------------------- */
+
+/*
+ * Bytes written in order and read back once, in order. The first MAX
+ * bytes live in memory; past that everything moves to an unnamed file in
+ * DIR (O_TMPFILE, else a name unlinked at once), so memory never depends
+ * on the size of what is spooled.
+ */
+struct upl_spool {
+	const char *dir;	/* not owned */
+	size_t max;
+	uint8_t *mem;
+	size_t cap;		/* of MEM */
+	int fd;			/* >= 0 once spilled */
+	uint64_t size;		/* bytes written */
+	uint64_t rd;		/* bytes read back */
+};
+
+void upl_spool_init(struct upl_spool *sp, const char *dir, size_t max);
+/* Appends. 0, or -1 with errno. */
+int upl_spool_write(struct upl_spool *sp, const void *data, size_t len);
+/* The bytes when they are all in memory (else NULL). */
+const uint8_t *upl_spool_mem(const struct upl_spool *sp);
+/* Reads the next bytes back: the count, 0 at the end, -1 with errno. */
+ssize_t upl_spool_read(struct upl_spool *sp, void *buf, size_t len);
+/* Frees memory and closes the file; the spool can be used again. */
+void upl_spool_reset(struct upl_spool *sp);
+
+/* ---------------------------------------------------------------------
+ * The replica's position from an S3 listing (upl_scan.c), pure
+ * ------------------------------------------------------------------- */
+
+/* What listing generations/G/snapshots/ and generations/G/wal/ found. */
+struct upl_scan {
+	size_t nsnaps, nsegs;	/* objects with a valid name and size */
+	uint32_t snap_index;	/* the highest snapshot index */
+	int64_t snap_created;	/* the newest snapshot's time (ns), 0 none */
+	uint32_t seg_index;	/* the highest segment (index, offset) */
+	uint32_t seg_offset;
+};
+
+void upl_scan_init(struct upl_scan *sc);
+/*
+ * One listed entry: NAME is the key relative to the directory listed
+ * (a prefix or a name that does not parse is ignored, as Litestream
+ * ignores it, and so is an impossible SIZE). 1 if counted, else 0.
+ */
+int upl_scan_snapshot(struct upl_scan *sc, const char *name, int64_t size,
+    int64_t created);
+int upl_scan_wal(struct upl_scan *sc, const char *name, int64_t size);
+/*
+ * The position SC shows in GEN, as upl_replica_position finds it: no
+ * object, no position (gen ""); segments: after the highest one, whose
+ * decompressed length is SEG_LEN; else (highest snapshot index, 0).
+ */
+void upl_scan_position(const struct upl_scan *sc, const char *gen,
+    uint64_t seg_len, struct upl_pos *pos);
+
+/*
+ * The decompressed length of an LZ4 frame stream fed in pieces (a segment
+ * as it downloads), checked as the restore checks it (content checksum,
+ * complete frames), with a fixed scratch buffer.
+ */
+struct upl_lz4count {
+	void *dctx;		/* LZ4F_dctx */
+	uint8_t *scratch;
+	uint64_t in, out;
+	size_t want;		/* liblz4's hint; 0 between frames */
+	char err[128];
+};
+
+/* 0, or -1 (ENOMEM). */
+int upl_lz4count_init(struct upl_lz4count *lc);
+/* 0, or -1 with errno EBADMSG and lc->err (corrupt input). */
+int upl_lz4count_feed(struct upl_lz4count *lc, const void *data, size_t len);
+/* The stream ended: 0 with *LEN, or -1 (EBADMSG: empty or truncated). */
+int upl_lz4count_finish(struct upl_lz4count *lc, uint64_t *len);
+void upl_lz4count_free(struct upl_lz4count *lc);
+
+/* ---------------------------------------------------------------------
  * The process (uploader.c, upl_sync.c, upl_ipc.c)
  * ------------------------------------------------------------------- */
 
@@ -249,6 +359,8 @@ struct event;
 struct event_base;
 struct msg;
 struct nnev;
+struct upl_s3;
+struct s3client_stats;
 
 #define UPL_CHUNK (1024 * 1024)		/* shadow bytes read at a time */
 #define UPL_STATUS_EVERY_NS (5 * 1000000000LL)
@@ -265,7 +377,8 @@ struct upl {
 	const char *run;
 	char pos_path[4200];
 	mode_t file_mode, dir_mode;
-	struct replica_client *client;
+	struct replica_client *client;	/* file replicas */
+	struct upl_s3 *s3;		/* S3 replicas (upl_s3.c) */
 
 	struct event_base *base;
 	struct event *tick;	/* every sync-interval: upl_sync */
@@ -285,6 +398,9 @@ struct upl {
 	struct upl_plan plan;	/* being carried out while running */
 	size_t step;
 	bool running;
+	bool inflight;		/* the step's object is being written (S3) */
+	bool finding;		/* the position is being read (S3) */
+	int64_t step_t0;	/* when the step began (monotonic) */
 	bool again;		/* kicked while running: sync once more */
 	struct upl_buf buf;
 	uint8_t *chunk;		/* UPL_CHUNK bytes */
@@ -313,12 +429,56 @@ int64_t upl_now_ns(void);	/* CLOCK_MONOTONIC */
 void upl_sync(struct upl *u);
 /* Runs the next step of the plan (the work event). */
 void upl_work(struct upl *u);
+/*
+ * The step started by upl_work ended: RC 0 (BYTES written) or -1 (errno
+ * E, FAULT, ERR naming the object). Called at once for file replicas and
+ * from the S3 client's completion for S3 replicas.
+ */
+void upl_step_end(struct upl *u, int rc, int e, enum upl_fault fault,
+    uint64_t bytes, const char *err);
+/*
+ * The start-up position is known: the position file's FILE (NULL if
+ * none) unless the replica's REP contradicts it (upl_pos_file_usable),
+ * else REP; SNAP_CREATED the newest snapshot's time on the replica.
+ */
+void upl_position_known(struct upl *u, const struct upl_pos *file,
+    const struct upl_pos *rep, int64_t snap_created);
+/* Reading the start-up position from the replica failed (ERR). */
+void upl_position_failed(struct upl *u, const char *gen, const char *err);
 /* A message from the walreader. */
 void upl_on_msg(struct upl *u, const struct msg *m);
 /* SIGTERM/SIGINT/MSG_SHUTDOWN: upload what is there, bounded, then exit. */
 void upl_stop(struct upl *u);
+/* The last line: uploads and, for S3, requests per operation. */
+void upl_log_stopped(const struct upl *u);
 /* Every UPL_STATUS_EVERY_NS (sooner until READY went out). */
 void upl_heartbeat(struct upl *u);
+
+/*
+ * upl_s3.c: an S3 replica on the uploader's loop, one operation at a time.
+ * Results come back through upl_step_end and upl_position_known/failed,
+ * always from the loop, never from inside the starting call.
+ */
+#define UPL_S3_SPOOL_MEM (4u << 20)	/* a segment kept in memory, bytes */
+#define UPL_S3_SLICE (4u << 20)		/* shadow bytes compressed per pass */
+
+/* The client on u->base, from the replica's config. 0, or -1 with ERR. */
+int upl_s3_open(struct upl *u, char *err, size_t errlen);
+/* Cancels what is in flight (no callback) and frees. */
+void upl_s3_close(struct upl *u);
+/* Starts writing step S of u->plan. 0, or -1 with errno, *FAULT, ERR
+ * (nothing started: no upl_step_end follows). */
+int upl_s3_put(struct upl *u, const struct upl_step *s,
+    enum upl_fault *fault, char *err, size_t errlen);
+/* Starts reading the position of GEN on the replica (format doc §3.3);
+ * FILE is the position file's, or NULL. 0, or -1 with ERR. */
+int upl_s3_find_position(struct upl *u, const char *gen,
+    const struct upl_pos *file, char *err, size_t errlen);
+/* s3://BUCKET/KEY of object O, for messages. */
+const char *upl_s3_obj_name(const struct upl *u, const struct replica_obj *o,
+    char *buf, size_t len);
+/* The S3 client's request counters. */
+const struct s3client_stats *upl_s3_stats(const struct upl *u);
 
 /* upl_ipc.c: the only place that knows the sockets. */
 int upl_ipc_open(struct upl *u);

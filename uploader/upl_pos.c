@@ -192,6 +192,12 @@ toolong:
 	return -1;
 }
 
+bool
+upl_pos_file_usable(const struct upl_pos *file, const struct upl_pos *rep)
+{
+	return rep->gen[0] != '\0' && (!file->snapshot || rep->snapshot);
+}
+
 int
 upl_pos_load(const char *path, struct upl_pos *p)
 {

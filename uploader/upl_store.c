@@ -51,29 +51,29 @@ open_shadow(const char *meta, const char *gen, uint32_t index, char *err,
 	return fd;
 }
 
-/* Feeds shadow bytes [from, to) of S's index to LZ, from BUF or FD. */
-static int
-feed(struct lz4frame_writer *lz, const struct upl_buf *buf, const char *gen,
-    const struct upl_step *s, int *fd, const char *meta, uint8_t *chunk,
-    size_t chunklen, enum upl_fault *fault, char *err, size_t errlen)
+int
+upl_feed_segment(struct lz4frame_writer *lz, const struct upl_buf *buf,
+    const char *meta, const char *gen, uint32_t index, uint64_t from,
+    uint64_t to, int *fd, uint8_t *chunk, size_t chunklen,
+    enum upl_fault *fault, char *err, size_t errlen)
 {
-	for (uint64_t off = s->from; off < s->to;) {
+	for (uint64_t off = from; off < to;) {
 		size_t avail, n;
 		uint64_t next;
-		const uint8_t *p = upl_buf_find(buf, gen, s->index, off, &avail,
+		const uint8_t *p = upl_buf_find(buf, gen, index, off, &avail,
 		    &next);
 		if (p == NULL) {
-			uint64_t stop = next < s->to ? next : s->to;
+			uint64_t stop = next < to ? next : to;
 			n = stop - off < chunklen ? (size_t)(stop - off) :
 			    chunklen;
-			if (*fd < 0 && (*fd = open_shadow(meta, gen, s->index,
+			if (*fd < 0 && (*fd = open_shadow(meta, gen, index,
 			    err, errlen)) < 0)
 				goto local;
 			ssize_t got = io_pread_full(*fd, chunk, n, (off_t)off);
 			if (got != (ssize_t)n) {
 				int e = got < 0 ? errno : EIO;
 				snprintf(err, errlen, "shadow wal %s/%08" PRIx32
-				    " at %" PRIu64 ": %s", gen, s->index, off,
+				    " at %" PRIu64 ": %s", gen, index, off,
 				    got < 0 ? strerror(e) : "shorter than "
 				    "planned");
 				errno = e;
@@ -81,7 +81,7 @@ feed(struct lz4frame_writer *lz, const struct upl_buf *buf, const char *gen,
 			}
 			p = chunk;
 		} else {
-			n = avail < s->to - off ? avail : (size_t)(s->to - off);
+			n = avail < to - off ? avail : (size_t)(to - off);
 		}
 		if (lz4frame_write(lz, p, n) < 0)
 			return -1;
@@ -127,8 +127,9 @@ upl_put_segment(struct replica_client *c, const char *meta,
 		errno = ENOMEM;
 		return -1;
 	}
-	if (feed(lz, buf, gen, s, &fd, meta, chunk, chunklen, &f, err,
-	    errlen) < 0 || lz4frame_writer_finish(lz) < 0) {
+	if (upl_feed_segment(lz, buf, meta, gen, s->index, s->from, s->to,
+	    &fd, chunk, chunklen, &f, err, errlen) < 0 ||
+	    lz4frame_writer_finish(lz) < 0) {
 		e = errno;
 		if (f == UPL_FAULT_NONE) {
 			/* The sink (the replica) or the compressor failed. */

@@ -14,6 +14,14 @@
  * never moves past what was written, and the shadow log keeps the rest. A
  * shadow or snapshot file that vanished under the plan (a new generation,
  * a newer snapshot) is not a replica error: the next tick plans again.
+ *
+ * File replicas are written synchronously, one object per loop pass. S3
+ * replicas (upl_s3.c) are asynchronous: upl_work starts the object and
+ * the S3 client's completion calls upl_step_end, so the loop serves the
+ * sockets, signals and heartbeat while a request is in flight, however
+ * long a stuck endpoint makes it. The S3 client retries with backoff on
+ * its own; what it gives up on lands here as one failed step. The
+ * start-up position is read from an S3 replica the same way (finding).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -29,6 +37,7 @@
 #include "config.h"
 #include "log.h"
 #include "msg.h"
+#include "s3client.h"
 #include "upl.h"
 
 int64_t
@@ -68,8 +77,26 @@ kick(struct upl *u)
 static void
 finish_stop(struct upl *u)
 {
-	log_info("uploader stopped", KV_U("uploads", u->uploads));
 	event_base_loopexit(u->base, NULL);
+}
+
+void
+upl_log_stopped(const struct upl *u)
+{
+	const struct s3client_stats *st = u->s3 != NULL ? upl_s3_stats(u) :
+	    NULL;
+
+	if (st != NULL)
+		log_info("uploader stopped", KV_U("uploads", u->uploads),
+		    KV_U("s3_put", st->requests[S3_STAT_PUT]),
+		    KV_U("s3_get", st->requests[S3_STAT_GET]),
+		    KV_U("s3_list", st->requests[S3_STAT_LIST]),
+		    KV_U("s3_delete", st->requests[S3_STAT_DELETE]),
+		    KV_U("s3_head", st->requests[S3_STAT_HEAD]),
+		    KV_U("s3_retries", st->retries),
+		    KV_U("s3_errors", st->errors));
+	else
+		log_info("uploader stopped", KV_U("uploads", u->uploads));
 }
 
 /*
@@ -111,16 +138,59 @@ failed(struct upl *u)
 	    UPL_BACKOFF_MAX_NS);
 }
 
+void
+upl_position_known(struct upl *u, const struct upl_pos *file,
+    const struct upl_pos *rep, int64_t snap_created)
+{
+	char ps[64];
+	bool have = file != NULL;
+
+	u->last_snap_ns = snap_created;
+	/* The replica was emptied or lost the snapshot behind our back:
+	 * believe the replica, so the plan starts or completes the
+	 * generation instead of adding segments to nothing. */
+	if (have && !upl_pos_file_usable(file, rep)) {
+		log_warn("replica does not hold the position file's state, "
+		    "using the replica's", KV_S("position", pos_str(ps,
+		    sizeof(ps), file->gen, file->index, file->offset)));
+		have = false;
+	}
+	u->pos = have ? *file : *rep;
+	u->pos_known = true;
+	log_info("replica position", KV_S("position", pos_str(ps, sizeof(ps),
+	    u->pos.gen, u->pos.index, u->pos.offset)),
+	    KV_S("from", have ? "position file" : "replica"));
+	if (u->finding) {
+		u->finding = false;
+		kick(u);
+	}
+}
+
+void
+upl_position_failed(struct upl *u, const char *gen, const char *err)
+{
+	log_warn("cannot read replica position", KV_S("generation", gen),
+	    KV_ERRS(err));
+	if (!u->finding)
+		return;
+	u->finding = false;
+	failed(u);
+	if (u->stopping)
+		finish_stop(u);
+}
+
 /*
  * The position at start-up: the position file when it is readable and the
  * replica holds that generation (and its snapshot, if the file says so);
- * else what the replica itself shows (format doc §3.3).
+ * else what the replica itself shows (format doc §3.3). Returns 0 (known),
+ * 1 (being read from an S3 replica: upl_position_known or _failed follow)
+ * or -1.
  */
 static int
 find_position(struct upl *u)
 {
 	struct upl_pos file, rep;
-	char err[512], ps[64];
+	char err[512];
 	int64_t created;
 	bool have = upl_pos_load(u->pos_path, &file) == 0;
 
@@ -133,27 +203,21 @@ find_position(struct upl *u)
 		u->pos_known = true;
 		return 0;
 	}
+	if (u->s3 != NULL) {
+		if (upl_s3_find_position(u, gen, have ? &file : NULL, err,
+		    sizeof(err)) < 0) {
+			upl_position_failed(u, gen, err);
+			return -1;
+		}
+		u->finding = true;
+		return 1;
+	}
 	if (upl_replica_position(u->client, gen, &rep, &created, err,
 	    sizeof(err)) < 0) {
-		log_warn("cannot read replica position", KV_S("generation", gen),
-		    KV_ERRS(err));
+		upl_position_failed(u, gen, err);
 		return -1;
 	}
-	u->last_snap_ns = created;
-	/* The replica was emptied or lost the snapshot behind our back:
-	 * believe the replica, so the plan starts or completes the
-	 * generation instead of adding segments to nothing. */
-	if (have && (rep.gen[0] == '\0' || (file.snapshot && !rep.snapshot))) {
-		log_warn("replica does not hold the position file's state, "
-		    "using the replica's", KV_S("position", pos_str(ps,
-		    sizeof(ps), file.gen, file.index, file.offset)));
-		have = false;
-	}
-	u->pos = have ? file : rep;
-	u->pos_known = true;
-	log_info("replica position", KV_S("position", pos_str(ps, sizeof(ps),
-	    u->pos.gen, u->pos.index, u->pos.offset)),
-	    KV_S("from", have ? "position file" : "replica"));
+	upl_position_known(u, have ? &file : NULL, &rep, created);
 	return 0;
 }
 
@@ -222,7 +286,7 @@ upl_sync(struct upl *u)
 	int64_t now = upl_now_ns();
 	struct upl_view v;
 
-	if (u->running || (!u->stopping && now < u->retry_ns))
+	if (u->running || u->finding || (!u->stopping && now < u->retry_ns))
 		return;
 	if (upl_view_load(&v, u->db->meta_path, u->have_view ? &u->view :
 	    NULL) < 0) {
@@ -232,9 +296,14 @@ upl_sync(struct upl *u)
 	upl_view_free(&u->view);
 	u->view = v;
 	u->have_view = true;
-	if (!u->pos_known && find_position(u) < 0) {
-		failed(u);
-		goto out;
+	if (!u->pos_known) {
+		int r = find_position(u);
+		if (r > 0)
+			return; /* upl_position_known kicks when done */
+		if (r < 0) {
+			failed(u);
+			goto out;
+		}
 	}
 	if (u->pos_dirty) {
 		if (upl_pos_save(u->pos_path, &u->pos, u->file_mode,
@@ -312,27 +381,29 @@ step_done(struct upl *u, const struct upl_step *s, uint64_t bytes,
 	(void)upl_send_ack(u, false);
 }
 
-void
-upl_work(struct upl *u)
+/* The name of step S's object, for messages. */
+static const char *
+step_obj_name(struct upl *u, const struct upl_step *s, char *buf, size_t len)
 {
-	char err[512], key[512], ps[64];
-	uint64_t bytes = 0;
-	enum upl_fault f;
+	struct replica_obj o = s->kind == UPL_STEP_SEGMENT ?
+	    replica_wal_obj(u->plan.gen, s->index, (uint32_t)s->from) :
+	    replica_snapshot_obj(u->plan.gen, s->index);
+	if (u->s3 != NULL)
+		return upl_s3_obj_name(u, &o, buf, len);
+	return replica_key(u->client, &o, buf, len);
+}
 
+void
+upl_step_end(struct upl *u, int rc, int e, enum upl_fault f, uint64_t bytes,
+    const char *err)
+{
+	char key[1200], ps[64];
+
+	u->inflight = false;
 	if (!u->running)
 		return;
 	const struct upl_step *s = &u->plan.steps[u->step];
-	int64_t t0 = upl_now_ns();
-	int rc = s->kind == UPL_STEP_SEGMENT ?
-	    upl_put_segment(u->client, u->db->meta_path, u->plan.gen, &u->buf,
-		s, u->chunk, UPL_CHUNK, &bytes, &f, err, sizeof(err)) :
-	    upl_put_snapshot(u->client, u->db->meta_path, u->plan.gen, s,
-		&bytes, &f, err, sizeof(err));
-	int e = errno;
 	if (rc < 0) {
-		struct replica_obj o = s->kind == UPL_STEP_SEGMENT ?
-		    replica_wal_obj(u->plan.gen, s->index, (uint32_t)s->from) :
-		    replica_snapshot_obj(u->plan.gen, s->index);
 		if (f == UPL_FAULT_LOCAL && e == ENOENT) {
 			/* A new generation or a newer snapshot file. */
 			log_info("shadow log changed, planning again",
@@ -346,7 +417,7 @@ upl_work(struct upl *u)
 		} else {
 			failed(u);
 			log_warn("cannot write replica object", KV_S("path",
-			    replica_key(u->client, &o, key, sizeof(key))),
+			    step_obj_name(u, s, key, sizeof(key))),
 			    KV_U("errors", u->upload_errors),
 			    KV_I("retry_in_ms", (u->retry_ns - upl_now_ns()) /
 			    1000000), KV_ERRS(err));
@@ -356,7 +427,7 @@ upl_work(struct upl *u)
 			finish_stop(u);
 		return;
 	}
-	step_done(u, s, bytes, upl_now_ns() - t0);
+	step_done(u, s, bytes, upl_now_ns() - u->step_t0);
 	if (u->pos_dirty) {
 		failed(u);
 		end_plan(u);
@@ -372,6 +443,34 @@ upl_work(struct upl *u)
 	track_lag(u, upl_now_ns());
 	if (u->stopping)
 		kick(u); /* once more: the walreader may have added frames */
+}
+
+void
+upl_work(struct upl *u)
+{
+	char err[512];
+	uint64_t bytes = 0;
+	enum upl_fault f = UPL_FAULT_NONE;
+	int rc;
+
+	if (!u->running || u->inflight)
+		return;
+	const struct upl_step *s = &u->plan.steps[u->step];
+	u->step_t0 = upl_now_ns();
+	err[0] = '\0';
+	if (u->s3 != NULL) {
+		u->inflight = true;
+		if (upl_s3_put(u, s, &f, err, sizeof(err)) == 0)
+			return; /* upl_step_end follows from the loop */
+		upl_step_end(u, -1, errno, f, 0, err);
+		return;
+	}
+	rc = s->kind == UPL_STEP_SEGMENT ?
+	    upl_put_segment(u->client, u->db->meta_path, u->plan.gen, &u->buf,
+		s, u->chunk, UPL_CHUNK, &bytes, &f, err, sizeof(err)) :
+	    upl_put_snapshot(u->client, u->db->meta_path, u->plan.gen, s,
+		&bytes, &f, err, sizeof(err));
+	upl_step_end(u, rc, errno, f, bytes, err);
 }
 
 void
@@ -452,6 +551,20 @@ upl_heartbeat(struct upl *u)
 	    (int64_t)(lag / NS_PER_SEC), (int64_t)(lag % NS_PER_SEC / 1000000),
 	    u->uploads,
 	    u->upload_errors, u->bytes);
+	if (u->s3 != NULL && n > 0 && (size_t)n < sizeof(body)) {
+		/* Requests per operation (attempts, retries included). */
+		const struct s3client_stats *st = upl_s3_stats(u);
+		int m = snprintf(body + n, sizeof(body) - (size_t)n,
+		    "s3_put=%" PRIu64 "\ns3_get=%" PRIu64 "\ns3_list=%" PRIu64
+		    "\ns3_delete=%" PRIu64 "\ns3_head=%" PRIu64 "\n"
+		    "s3_retries=%" PRIu64 "\ns3_errors=%" PRIu64 "\n"
+		    "s3_bytes_up=%" PRIu64 "\n",
+		    st->requests[S3_STAT_PUT], st->requests[S3_STAT_GET],
+		    st->requests[S3_STAT_LIST], st->requests[S3_STAT_DELETE],
+		    st->requests[S3_STAT_HEAD], st->retries, st->errors,
+		    st->bytes_up);
+		n = m < 0 ? m : n + m;
+	}
 	if (n > 0 && (size_t)n < sizeof(body) &&
 	    upl_send_status(u, body, (size_t)n, !u->ready_sent) == 0) {
 		u->ready_sent = true;

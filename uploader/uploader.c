@@ -4,9 +4,13 @@
  *
  * Order at start-up (smtpd style): the role's arguments, the config, the
  * database and replica it names (anything wrong there is a config error,
- * exit 78, never retried in a loop), logging, the replica client; then the
- * event loop: signals, sockets, a timer every sync-interval, a heartbeat.
- * Nothing blocks the loop but file I/O, one object at a time.
+ * exit 78, never retried in a loop), logging, the replica client (file:
+ * replica/client.h; s3: the asynchronous S3 client on this process's
+ * event_base, upl_s3.c); then the event loop: signals, sockets, a timer
+ * every sync-interval, a heartbeat. Nothing blocks the loop but local file
+ * I/O: a file replica is written one object per loop pass, an S3 request
+ * is only ever started and completed from the loop, so a stuck endpoint
+ * stalls the uploads of this replica and nothing else.
  *
  * SIGTERM/SIGINT (or MSG_SHUTDOWN): what the shadow log holds is uploaded,
  * bounded by UPL_STOP_TIMEOUT_S, then exit 0. What is left stays in the
@@ -67,8 +71,9 @@ find_replica(struct upl *u, const char *db, long db_id, const char *name,
 		    KV_S("replica", name), KV_I("replica_id", replica_id));
 		return -1;
 	}
-	if (u->rep->type != CFG_REPLICA_FILE) {
-		log_error("this uploader serves file replicas only",
+	if (u->rep->type != CFG_REPLICA_FILE &&
+	    u->rep->type != CFG_REPLICA_S3) {
+		log_error("this uploader serves file and s3 replicas only",
 		    KV_S("replica", name),
 		    KV_S("type", cfg_replica_type_name(u->rep->type)));
 		return -1;
@@ -236,6 +241,7 @@ teardown(struct upl *u, struct event *sigs[3])
 		if (evs[i] != NULL)
 			event_free(evs[i]);
 	upl_ipc_close(u);
+	upl_s3_close(u);
 	upl_plan_free(&u->plan);
 	upl_view_free(&u->view);
 	upl_buf_clear(&u->buf);
@@ -250,7 +256,7 @@ uploader_main(int argc, char **argv)
 {
 	struct upl u;
 	struct event *sigs[3] = { NULL, NULL, NULL };
-	char err[256];
+	char err[512];
 
 	memset(&u, 0, sizeof(u));
 	child_setup();
@@ -260,31 +266,51 @@ uploader_main(int argc, char **argv)
 		return CHILD_EXIT_CONFIG;
 	}
 	log_set_db(u.db->path);
-	if ((u.client = replica_client_open(u.rep, err, sizeof(err))) == NULL) {
-		log_error("cannot open replica", KV_S("replica", u.rep->name),
-		    KV_ERRS(err));
-		cfg_free(u.cfg);
-		return CHILD_EXIT_CONFIG;
+	if ((u.base = event_base_new()) == NULL)
+		fatalx("cannot create event base");
+	if (u.rep->type == CFG_REPLICA_S3) {
+		if (upl_s3_open(&u, err, sizeof(err)) < 0) {
+			log_error("cannot open replica",
+			    KV_S("replica", u.rep->name), KV_ERRS(err));
+			event_base_free(u.base);
+			cfg_free(u.cfg);
+			return CHILD_EXIT_CONFIG;
+		}
+	} else {
+		if ((u.client = replica_client_open(u.rep, err,
+		    sizeof(err))) == NULL) {
+			log_error("cannot open replica",
+			    KV_S("replica", u.rep->name), KV_ERRS(err));
+			event_base_free(u.base);
+			cfg_free(u.cfg);
+			return CHILD_EXIT_CONFIG;
+		}
+		replica_modes(&u);
 	}
-	replica_modes(&u);
 	if (upl_pos_path(u.pos_path, sizeof(u.pos_path), u.db->meta_path,
 	    u.rep->name) < 0)
 		fatalx("meta path too long", KV_S("path", u.db->meta_path));
 	upl_buf_init(&u.buf, UPL_BUF_CAP);
 	if ((u.chunk = malloc(UPL_CHUNK)) == NULL)
 		fatalx("out of memory");
-	if ((u.base = event_base_new()) == NULL)
-		fatalx("cannot create event base");
 	setup_events(&u, sigs);
 	if (upl_ipc_open(&u) < 0)
 		fatalx("cannot open ipc sockets");
-	log_info("replicating", KV_S("replica", u.rep->name),
-	    KV_S("path", u.rep->path));
+	if (u.s3 != NULL)
+		log_info("replicating", KV_S("replica", u.rep->name),
+		    KV_S("bucket", u.rep->bucket),
+		    KV_S("path", u.rep->path ? u.rep->path : ""),
+		    KV_S("endpoint", u.rep->endpoint && u.rep->endpoint[0] ?
+		    u.rep->endpoint : "aws"));
+	else
+		log_info("replicating", KV_S("replica", u.rep->name),
+		    KV_S("path", u.rep->path));
 	upl_heartbeat(&u);
 	upl_sync(&u);
 	event_base_dispatch(u.base);
 	if (!u.stopping)
 		fatalx("exited event loop");
+	upl_log_stopped(&u);
 	teardown(&u, sigs);
 	return 0;
 }

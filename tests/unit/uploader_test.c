@@ -15,12 +15,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
 #include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 #include "client.h"
 #include "config.h"
 #include "log.h"
 #include "lz4frame.h"
+#include "s3client.h"
 #include "sqlitewal.h"
 #include "test.h"
 #include "upl.h"
@@ -1332,6 +1340,595 @@ TEST(engine_generation_and_stop)
 	free(w1);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* the engine on an S3 replica: a small S3 on evhttp, same event loop  */
+/* ------------------------------------------------------------------ */
+
+struct fake_obj {
+	struct fake_obj *next;
+	char key[400];
+	uint8_t *data;
+	size_t len;
+};
+
+/*
+ * Enough of S3 for the uploader, path-style on bucket "bkt": PutObject,
+ * GetObject, ListObjectsV2 (one page, delimiter '/'). FAIL answers every
+ * request with 403 AccessDenied; HOLD keeps PUTs unanswered until
+ * fake_release (a stuck endpoint).
+ */
+struct fake_s3 {
+	struct evhttp *http;
+	int port;
+	struct fake_obj *objs;
+	bool fail, hold;
+	struct evhttp_request *held;
+	unsigned puts, gets, lists, others;
+};
+
+static struct fake_obj *
+fake_find(struct fake_s3 *f, const char *key)
+{
+	for (struct fake_obj *o = f->objs; o != NULL; o = o->next)
+		if (strcmp(o->key, key) == 0)
+			return o;
+	return NULL;
+}
+
+static size_t
+fake_count(const struct fake_s3 *f)
+{
+	size_t n = 0;
+	for (const struct fake_obj *o = f->objs; o != NULL; o = o->next)
+		n++;
+	return n;
+}
+
+static void
+fake_reply(struct evhttp_request *req, int code, const char *reason,
+    const void *body, size_t len)
+{
+	struct evbuffer *out = evbuffer_new();
+	if (len > 0)
+		evbuffer_add(out, body, len);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "ETag",
+	    "\"0123456789abcdef0123456789abcdef\"");
+	evhttp_send_reply(req, code, reason, out);
+	evbuffer_free(out);
+}
+
+static void
+fake_store(struct fake_s3 *f, struct evhttp_request *req, const char *key)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	struct fake_obj *o = fake_find(f, key);
+
+	if (o == NULL) {
+		o = calloc(1, sizeof(*o));
+		snprintf(o->key, sizeof(o->key), "%s", key);
+		o->next = f->objs;
+		f->objs = o;
+	}
+	free(o->data);
+	o->data = malloc(len + 1);
+	o->len = len;
+	evbuffer_remove(in, o->data, len);
+	fake_reply(req, 200, "OK", NULL, 0);
+}
+
+static void
+fake_list(struct fake_s3 *f, struct evhttp_request *req, const char *query)
+{
+	struct evkeyvalq q;
+	struct evbuffer *out = evbuffer_new();
+	const char *prefix;
+
+	evhttp_parse_query_str(query, &q); /* initializes Q */
+	prefix = evhttp_find_header(&q, "prefix");
+	if (prefix == NULL)
+		prefix = "";
+	evbuffer_add_printf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+	    "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/"
+	    "\"><Name>bkt</Name><Prefix>%s</Prefix><MaxKeys>1000</MaxKeys>"
+	    "<IsTruncated>false</IsTruncated>", prefix);
+	for (struct fake_obj *o = f->objs; o != NULL; o = o->next) {
+		size_t pl = strlen(prefix);
+		if (strncmp(o->key, prefix, pl) != 0 ||
+		    strchr(o->key + pl, '/') != NULL)
+			continue;
+		evbuffer_add_printf(out, "<Contents><Key>%s</Key><LastModified>"
+		    "2026-01-02T03:04:05.000Z</LastModified><ETag>\"x\"</ETag>"
+		    "<Size>%zu</Size><StorageClass>STANDARD</StorageClass>"
+		    "</Contents>", o->key, o->len);
+	}
+	evbuffer_add_printf(out, "</ListBucketResult>");
+	evhttp_send_reply(req, 200, "OK", out);
+	evbuffer_free(out);
+	evhttp_clear_headers(&q);
+}
+
+static void
+fake_cb(struct evhttp_request *req, void *arg)
+{
+	static const char denied[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+	    "<Error><Code>AccessDenied</Code><Message>Access Denied</Message>"
+	    "<RequestId>1</RequestId></Error>";
+	static const char nokey[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+	    "<Error><Code>NoSuchKey</Code><Message>no such key</Message>"
+	    "<RequestId>2</RequestId></Error>";
+	struct fake_s3 *f = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = evhttp_uri_get_path(uri);
+	const char *query = evhttp_uri_get_query(uri);
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+	if (f->fail) {
+		f->others++;
+		fake_reply(req, 403, "Forbidden", denied, sizeof(denied) - 1);
+		return;
+	}
+	if (cmd == EVHTTP_REQ_PUT && strncmp(path, "/bkt/", 5) == 0 &&
+	    query == NULL) {
+		f->puts++;
+		if (f->hold && f->held == NULL) {
+			f->held = req;
+			return;
+		}
+		fake_store(f, req, path + 5);
+	} else if (cmd == EVHTTP_REQ_GET && (strcmp(path, "/bkt") == 0 ||
+	    strcmp(path, "/bkt/") == 0) && query != NULL &&
+	    strstr(query, "list-type=2") != NULL) {
+		f->lists++;
+		fake_list(f, req, query);
+	} else if (cmd == EVHTTP_REQ_GET && strncmp(path, "/bkt/", 5) == 0) {
+		struct fake_obj *o = fake_find(f, path + 5);
+		f->gets++;
+		if (o == NULL)
+			fake_reply(req, 404, "Not Found", nokey,
+			    sizeof(nokey) - 1);
+		else
+			fake_reply(req, 200, "OK", o->data, o->len);
+	} else {
+		f->others++;
+		fake_reply(req, 501, "Not Implemented", NULL, 0);
+	}
+}
+
+static int
+fake_start(struct fake_s3 *f, struct event_base *base)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+
+	memset(f, 0, sizeof(*f));
+	if ((f->http = evhttp_new(base)) == NULL)
+		return -1;
+	evhttp_set_allowed_methods(f->http, EVHTTP_REQ_GET | EVHTTP_REQ_PUT |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_DELETE);
+	evhttp_set_gencb(f->http, fake_cb, f);
+	struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(
+	    f->http, "127.0.0.1", 0);
+	if (bs == NULL || getsockname(evhttp_bound_socket_get_fd(bs),
+	    (struct sockaddr *)&sin, &sl) < 0)
+		return -1;
+	f->port = ntohs(sin.sin_port);
+	return 0;
+}
+
+/* Answers the held PUT (storing its object). */
+static void
+fake_release(struct fake_s3 *f)
+{
+	struct evhttp_request *req = f->held;
+	f->held = NULL;
+	f->hold = false;
+	if (req != NULL)
+		fake_store(f, req, evhttp_uri_get_path(
+		    evhttp_request_get_evhttp_uri(req)) + 5);
+}
+
+static void
+fake_stop(struct fake_s3 *f)
+{
+	if (f->http != NULL)
+		evhttp_free(f->http);
+	while (f->objs != NULL) {
+		struct fake_obj *o = f->objs;
+		f->objs = o->next;
+		free(o->data);
+		free(o);
+	}
+}
+
+struct s3harness {
+	struct harness h;
+	struct fake_s3 fake;
+	char endpoint[64];
+};
+
+/* A harness on META replicating to the fake S3 under prefix "app". */
+static int
+s3h_init(struct s3harness *sh, const char *meta)
+{
+	char err[512];
+	struct harness *h = &sh->h;
+	struct upl *u = &h->u;
+
+	memset(sh, 0, sizeof(*sh));
+	snprintf(h->meta, sizeof(h->meta), "%s", meta);
+	snprintf(h->run, sizeof(h->run), "%s/run", tmpdir);
+	mkdir(h->run, 0700);
+	h->db.path = h->meta;
+	h->db.meta_path = h->meta;
+	h->rep.name = (char *)(uintptr_t)"s3";
+	h->rep.type = CFG_REPLICA_S3;
+	h->rep.path = (char *)(uintptr_t)"app";
+	h->rep.bucket = (char *)(uintptr_t)"bkt";
+	h->rep.region = (char *)(uintptr_t)"us-east-1";
+	h->rep.force_path_style = true;
+	h->rep.access_key_id = (char *)(uintptr_t)"AKIDEXAMPLE";
+	h->rep.secret_access_key = (char *)(uintptr_t)"not-a-real-secret";
+	h->rep.sync_interval = NS_PER_SEC;
+	u->db = &h->db;
+	u->rep = &h->rep;
+	u->run = h->run;
+	u->file_mode = 0600;
+	u->dir_mode = 0700;
+	upl_pos_path(u->pos_path, sizeof(u->pos_path), meta, "s3");
+	upl_buf_init(&u->buf, UPL_BUF_CAP);
+	u->chunk = malloc(UPL_CHUNK);
+	u->base = event_base_new();
+	u->kick = event_new(u->base, -1, 0, h_kick, u);
+	u->work = event_new(u->base, -1, 0, h_work, u);
+	u->deadline = evtimer_new(u->base, h_deadline, u);
+	if (u->base == NULL || fake_start(&sh->fake, u->base) < 0)
+		return -1;
+	snprintf(sh->endpoint, sizeof(sh->endpoint), "http://127.0.0.1:%d",
+	    sh->fake.port);
+	h->rep.endpoint = sh->endpoint;
+	if (upl_s3_open(u, err, sizeof(err)) < 0) {
+		printf("  upl_s3_open: %s\n", err);
+		return -1;
+	}
+	return upl_ipc_open(u);
+}
+
+static void
+s3h_free(struct s3harness *sh)
+{
+	struct upl *u = &sh->h.u;
+
+	upl_s3_close(u);
+	fake_stop(&sh->fake);
+	upl_ipc_close(u);
+	event_free(u->kick);
+	event_free(u->work);
+	event_free(u->deadline);
+	upl_plan_free(&u->plan);
+	upl_view_free(&u->view);
+	upl_buf_clear(&u->buf);
+	free(u->chunk);
+	event_base_free(u->base);
+}
+
+static void
+on_guard(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	*(bool *)arg = true;
+}
+
+/* Runs the loop until nothing is in flight or pending (at most 10 s). */
+static void
+s3h_settle(struct s3harness *sh)
+{
+	struct upl *u = &sh->h.u;
+	bool late = false;
+	struct timeval ten = { .tv_sec = 10 }, zero = { 0, 0 };
+	struct event *guard = evtimer_new(u->base, on_guard, &late);
+
+	evtimer_add(guard, &ten);
+	for (int quiet = 0; quiet < 3 && !late;) {
+		if (u->running || u->finding || event_pending(u->kick,
+		    EV_TIMEOUT, NULL) || event_pending(u->work, EV_TIMEOUT,
+		    NULL)) {
+			quiet = 0;
+			event_base_loop(u->base, EVLOOP_ONCE);
+		} else {
+			quiet++;
+			event_base_loopexit(u->base, &zero);
+			event_base_dispatch(u->base);
+		}
+	}
+	event_free(guard);
+}
+
+static void
+s3h_sync(struct s3harness *sh)
+{
+	upl_sync(&sh->h.u);
+	s3h_settle(sh);
+}
+
+/* Loop passes for about MS milliseconds (for a held request). */
+static unsigned
+s3h_spin(struct s3harness *sh, int ms)
+{
+	struct upl *u = &sh->h.u;
+	unsigned passes = 0;
+	int64_t end = upl_now_ns() + (int64_t)ms * 1000000;
+	struct timeval tick = { .tv_usec = 10000 };
+	bool fired = false;
+	struct event *t = event_new(u->base, -1, EV_PERSIST, on_guard, &fired);
+
+	event_add(t, &tick);
+	while (upl_now_ns() < end) {
+		event_base_loop(u->base, EVLOOP_ONCE);
+		if (fired)
+			passes++;
+		fired = false;
+	}
+	event_free(t);
+	return passes;
+}
+
+static struct fake_obj *
+s3_obj(struct s3harness *sh, const char *gen, const char *name)
+{
+	char key[400];
+	snprintf(key, sizeof(key), "app/generations/%s/%s", gen, name);
+	return fake_find(&sh->fake, key);
+}
+
+/* The same objects byte for byte as the file replica writes them. */
+static bool
+same_as_file(struct s3harness *sh, const char *root, const char *gen,
+    const char *name)
+{
+	char path[1200];
+	size_t len;
+	const struct fake_obj *o = s3_obj(sh, gen, name);
+
+	snprintf(path, sizeof(path), "%s/generations/%s/%s", root, gen, name);
+	uint8_t *f = read_file(path, &len);
+	bool same = f != NULL && o != NULL && o->len == len &&
+	    memcmp(o->data, f, len) == 0;
+	if (!same)
+		printf("  %s: s3 %zu bytes, file %zu bytes\n", name,
+		    o ? o->len : 0, f ? len : 0);
+	free(f);
+	return same;
+}
+
+TEST(engine_s3_uploads_asynchronously)
+{
+	char meta[512], root[512];
+	struct s3harness sh;
+	struct harness fh;
+	struct upl_pos disk;
+	size_t l0;
+	static const uint32_t c0[] = { 1, 2, 3, 4, 0 };
+	uint8_t *w0 = make_wal(900, 4, c0, &l0);
+
+	fresh_dir("s3meta1", meta, sizeof(meta));
+	fresh_dir("s3file1", root, sizeof(root));
+	put_generation(meta, G1);
+	put_shadow(meta, G1, 0, w0, 32 + 2 * FRAME);
+	put_snapshot(meta, G1, 0, 32 + FRAME, "image");
+	ASSERT_INT_EQ(s3h_init(&sh, meta), 0);
+	struct upl *u = &sh.h.u;
+
+	/* First start: the replica is listed (snapshots/, wal/: empty),
+	 * then three objects go up, one PUT each, nothing else. */
+	upl_sync(u);
+	ASSERT(u->finding);
+	ASSERT(!u->pos_known);
+	s3h_settle(&sh);
+	ASSERT(u->pos_known);
+	ASSERT_INT_EQ(sh.fake.lists, 2);
+	ASSERT_INT_EQ(sh.fake.gets, 0);
+	ASSERT_INT_EQ(sh.fake.puts, 3);
+	ASSERT_INT_EQ(sh.fake.others, 0);
+	ASSERT_INT_EQ(u->uploads, 3);
+	ASSERT_STR_EQ(u->pos.gen, G1);
+	ASSERT_INT_EQ(u->pos.offset, 32 + 2 * FRAME);
+	ASSERT(u->pos.snapshot);
+	ASSERT_INT_EQ(upl_pos_load(u->pos_path, &disk), 0);
+	ASSERT_INT_EQ(disk.offset, 32 + 2 * FRAME);
+	ASSERT_INT_EQ(fake_count(&sh.fake), 3);
+	const struct s3client_stats *st = upl_s3_stats(u);
+	ASSERT_INT_EQ(st->requests[S3_STAT_PUT], 3);
+	ASSERT_INT_EQ(st->requests[S3_STAT_LIST], 2);
+	ASSERT_INT_EQ(st->errors, 0);
+
+	/* The same bytes as the file replica writes for the same steps. */
+	ASSERT_INT_EQ(h_init(&fh, meta, root), 0);
+	unlink(fh.u.pos_path);
+	snprintf(fh.u.pos_path, sizeof(fh.u.pos_path), "%s/file.pos", root);
+	h_sync(&fh);
+	ASSERT_INT_EQ(fh.u.uploads, 3);
+	h_free(&fh);
+	ASSERT(same_as_file(&sh, root, G1, "wal/00000000_00000000.wal.lz4"));
+	ASSERT(same_as_file(&sh, root, G1, "snapshots/00000000.snapshot.lz4"));
+	ASSERT(same_as_file(&sh, root, G1, "wal/00000000_00001038.wal.lz4"));
+
+	/* Nothing new: no request at all. */
+	s3h_sync(&sh);
+	s3h_sync(&sh);
+	ASSERT_INT_EQ(sh.fake.puts + sh.fake.lists + sh.fake.gets, 5);
+
+	/* A stuck PUT: the loop keeps running, the position stays until
+	 * the answer comes, then moves, is persisted, and nothing lists. */
+	put_shadow(meta, G1, 0, w0, l0);
+	sh.fake.hold = true;
+	upl_sync(u);
+	unsigned passes = s3h_spin(&sh, 300);
+	ASSERT(passes >= 10);
+	ASSERT(sh.fake.held != NULL);
+	ASSERT(u->running);
+	ASSERT(u->inflight);
+	ASSERT_INT_EQ(u->pos.offset, 32 + 2 * FRAME);
+	ASSERT_INT_EQ(upl_pos_load(u->pos_path, &disk), 0);
+	ASSERT_INT_EQ(disk.offset, 32 + 2 * FRAME);
+	upl_sync(u); /* a tick while running: nothing more starts */
+	ASSERT_INT_EQ(sh.fake.puts, 4);
+	fake_release(&sh.fake);
+	s3h_settle(&sh);
+	ASSERT(!u->running);
+	ASSERT_INT_EQ(u->pos.offset, l0);
+	ASSERT_INT_EQ(upl_pos_load(u->pos_path, &disk), 0);
+	ASSERT_INT_EQ(disk.offset, l0);
+	ASSERT(s3_obj(&sh, G1, "wal/00000000_00002050.wal.lz4") != NULL);
+	ASSERT_INT_EQ(sh.fake.lists, 2);
+
+	/* The store refuses: logged, counted, backed off, never an exit;
+	 * the position stays; the same object name once it accepts. */
+	static const uint32_t c1[] = { 1, 0 };
+	size_t l1;
+	uint8_t *w1 = make_wal(901, 1, c1, &l1);
+	put_shadow(meta, G1, 1, w1, l1);
+	sh.fake.fail = true;
+	s3h_sync(&sh);
+	ASSERT_INT_EQ(u->upload_errors, 1);
+	ASSERT(u->retry_ns > upl_now_ns());
+	ASSERT_INT_EQ(u->pos.index, 0);
+	ASSERT_INT_EQ(u->pos.offset, l0);
+	ASSERT_INT_EQ(upl_s3_stats(u)->errors, 1);
+	unsigned before = sh.fake.others;
+	s3h_sync(&sh); /* within the backoff: no request */
+	ASSERT_INT_EQ(sh.fake.others, before);
+	sh.fake.fail = false;
+	u->retry_ns = 0;
+	s3h_sync(&sh);
+	ASSERT_INT_EQ(u->fails, 0);
+	ASSERT_INT_EQ(u->pos.index, 1);
+	ASSERT_INT_EQ(u->pos.offset, l1);
+	ASSERT(s3_obj(&sh, G1, "wal/00000001_00000000.wal.lz4") != NULL);
+	s3h_free(&sh);
+
+	/* A restart without the position file: LIST, LIST, GET of the
+	 * newest segment, the same position, nothing written again. The
+	 * fake's objects are gone with it, so rebuild them first. */
+	ASSERT_INT_EQ(s3h_init(&sh, meta), 0);
+	u = &sh.h.u;
+	unlink(u->pos_path);
+	s3h_sync(&sh); /* writes the replica again from scratch */
+	ASSERT_INT_EQ(u->pos.index, 1);
+	ASSERT_INT_EQ(u->pos.offset, l1);
+	unsigned puts = sh.fake.puts;
+	unlink(u->pos_path);
+	u->pos_known = false;
+	memset(&u->pos, 0, sizeof(u->pos));
+	s3h_sync(&sh);
+	ASSERT(u->pos_known);
+	ASSERT_STR_EQ(u->pos.gen, G1);
+	ASSERT_INT_EQ(u->pos.index, 1);
+	ASSERT_INT_EQ(u->pos.offset, l1);
+	ASSERT(u->pos.snapshot);
+	ASSERT_INT_EQ(sh.fake.puts, puts);
+	ASSERT_INT_EQ(sh.fake.gets, 1);
+
+	/* With the position file: two LISTs confirm it, no GET. */
+	ASSERT_INT_EQ(upl_pos_save(u->pos_path, &u->pos, 0600, 0700), 0);
+	unsigned gets = sh.fake.gets, lists = sh.fake.lists;
+	u->pos_known = false;
+	s3h_sync(&sh);
+	ASSERT_INT_EQ(u->pos.offset, l1);
+	ASSERT_INT_EQ(sh.fake.lists, lists + 2);
+	ASSERT_INT_EQ(sh.fake.gets, gets);
+	ASSERT_INT_EQ(sh.fake.puts, puts);
+
+	/* A corrupt newest segment: an error and a backoff, never a
+	 * wrong position. */
+	struct fake_obj *o = s3_obj(&sh, G1, "wal/00000001_00000000.wal.lz4");
+	ASSERT(o != NULL);
+	o->len -= 3;
+	unlink(u->pos_path);
+	u->pos_known = false;
+	s3h_sync(&sh);
+	ASSERT(!u->pos_known);
+	ASSERT(u->retry_ns > upl_now_ns());
+	s3h_free(&sh);
+	free(w0);
+	free(w1);
+}
+
+/* Incompressible pages: a segment larger than the in-memory spool. */
+TEST(engine_s3_large_segment)
+{
+	char meta[512], root[512];
+	struct s3harness sh;
+	struct harness fh;
+	size_t l0;
+	uint32_t n = 1200, commits[] = { 600, 1200, 0 };
+	uint8_t *w0 = make_wal(902, n, commits, &l0);
+	uint32_t x = 12345;
+
+	for (uint32_t f = 0; f < n; f++)
+		for (size_t i = 0; i < PAGE; i++) {
+			x = x * 1103515245u + 12345u;
+			w0[32 + (size_t)f * FRAME + 24 + i] = (uint8_t)(x >> 23);
+		}
+	fresh_dir("s3meta2", meta, sizeof(meta));
+	fresh_dir("s3file2", root, sizeof(root));
+	put_generation(meta, G2);
+	put_shadow(meta, G2, 0, w0, l0);
+	put_snapshot(meta, G2, 0, 0, "image");
+	ASSERT_INT_EQ(s3h_init(&sh, meta), 0);
+	s3h_sync(&sh);
+	ASSERT_INT_EQ(sh.h.u.uploads, 2);
+	ASSERT_INT_EQ(sh.h.u.pos.offset, l0);
+	const struct fake_obj *o = s3_obj(&sh, G2,
+	    "wal/00000000_00000000.wal.lz4");
+	ASSERT(o != NULL);
+	ASSERT(o->len > UPL_S3_SPOOL_MEM);
+	ASSERT_INT_EQ(h_init(&fh, meta, root), 0);
+	snprintf(fh.u.pos_path, sizeof(fh.u.pos_path), "%s/file.pos", root);
+	h_sync(&fh);
+	h_free(&fh);
+	ASSERT(same_as_file(&sh, root, G2, "wal/00000000_00000000.wal.lz4"));
+
+	/* Stopping uploads what is new, then the loop ends by itself. */
+	static const uint32_t c1[] = { 1, 0 };
+	size_t l1;
+	uint8_t *w1 = make_wal(903, 1, c1, &l1);
+	put_shadow(meta, G2, 1, w1, l1);
+	upl_stop(&sh.h.u);
+	event_base_dispatch(sh.h.u.base);
+	ASSERT_INT_EQ(sh.h.u.pos.index, 1);
+	ASSERT_INT_EQ(sh.h.u.pos.offset, l1);
+	s3h_free(&sh);
+
+	/* Stopping with the endpoint stuck: bounded by the deadline (made
+	 * short here), the position stays, the PUT is cancelled. */
+	static const uint32_t c2[] = { 1, 2, 0 };
+	size_t l2;
+	uint8_t *w2 = make_wal(903, 2, c2, &l2);
+	struct upl_pos disk;
+	ASSERT_INT_EQ(s3h_init(&sh, meta), 0);
+	s3h_sync(&sh); /* the position (the file, confirmed); nothing new */
+	ASSERT_INT_EQ(sh.h.u.pos.offset, l1);
+	sh.fake.hold = true;
+	put_shadow(meta, G2, 1, w2, l2);
+	int64_t t0 = upl_now_ns();
+	upl_stop(&sh.h.u);
+	struct timeval short_tv = { .tv_usec = 300000 };
+	event_add(sh.h.u.deadline, &short_tv);
+	event_base_dispatch(sh.h.u.base);
+	ASSERT(upl_now_ns() - t0 < 3 * NS_PER_SEC);
+	ASSERT(sh.fake.held != NULL);
+	ASSERT_INT_EQ(sh.h.u.pos.offset, l1);
+	ASSERT_INT_EQ(upl_pos_load(sh.h.u.pos_path, &disk), 0);
+	ASSERT_INT_EQ(disk.offset, l1);
+	s3h_free(&sh);
+	free(w0);
+	free(w1);
+	free(w2);
+}
+
 int
 main(void)
 {
@@ -1357,6 +1954,8 @@ main(void)
 	RUN(store_replica_errors);
 	RUN(engine_uploads_persists_and_backs_off);
 	RUN(engine_generation_and_stop);
+	RUN(engine_s3_uploads_asynchronously);
+	RUN(engine_s3_large_segment);
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return TEST_DONE();
 }
