@@ -78,7 +78,9 @@ for i in $(seq "$KILLS"); do
 		new=$(child_pid "$WS_PID" "$UP_TITLE")
 		[ -n "$new" ] && [ "$new" != "$old" ]
 	}
-	wait_for 60 new_uploader || fail "kill $i: no new uploader: $(tail -5 "$T/walship.log")"
+	# The restart delay doubles from 1 s up to 60 s (+10% jitter); the fifth
+	# death in ten minutes goes straight to the longest.
+	wait_for 80 new_uploader || fail "kill $i: no new uploader: $(tail -5 "$T/walship.log")"
 	wait_for 10 grep -q "msg=\"child exited\" role=supervisor child=uploader db=$DB replica=r1 pid=$old status=\"killed by signal SIGKILL\"" \
 		"$T/walship.log" || fail "kill $i: the death of $old is not logged"
 	[ "$(count_lines 'msg="restarting child" role=supervisor child=uploader db=[^ ]* replica=r1 ')" -eq "$i" ] ||

@@ -84,7 +84,9 @@ for i in $(seq "$KILLS"); do
 		new=$(child_pid "$WS_PID" "$WR_TITLE")
 		[ -n "$new" ] && [ "$new" != "$old" ]
 	}
-	wait_for 60 new_walreader || fail "kill $i: no new walreader: $(tail -5 "$T/walship.log")"
+	# The restart delay doubles from 1 s up to 60 s (+10% jitter); the fifth
+	# death in ten minutes goes straight to the longest.
+	wait_for 80 new_walreader || fail "kill $i: no new walreader: $(tail -5 "$T/walship.log")"
 	wait_for 10 grep -q "msg=\"child exited\" role=supervisor child=walreader db=$DB pid=$old status=\"killed by signal SIGKILL\"" \
 		"$T/walship.log" || fail "kill $i: the death of $old is not logged"
 	[ "$(count_lines 'msg="restarting child" role=supervisor child=walreader')" -eq "$i" ] ||
