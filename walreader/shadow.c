@@ -470,10 +470,12 @@ mark_path(const struct shadow *s, char *buf, size_t len)
 }
 
 /* Records the database file's state (only when it changed). */
-static void
-mark_record(struct shadow *s)
+void
+shadow_record_mark(struct shadow *s)
 {
 	char now[sizeof(s->mark)], path[4200], tmp[4300], dir[4200];
+	if (s->size != 0 || s->gen[0] == '\0')
+		return; /* only an empty index is vouched for by the mark */
 	mark_now(s, now, sizeof(now));
 	if (now[0] == '\0' || strcmp(now, s->mark) == 0 ||
 	    mark_path(s, path, sizeof(path)) < 0)
@@ -598,7 +600,7 @@ shadow_copy(struct shadow *s, shadow_append_cb cb, void *arg,
 			return need_gen(reason, "database changed while walship "
 			    "was not watching");
 		s->startup_checked = true;
-		mark_record(s);
+		shadow_record_mark(s);
 	}
 	s->startup_checked = true;
 	int wal = open(s->wal_path, O_RDONLY | O_CLOEXEC);

@@ -99,6 +99,10 @@ int shadow_seal(struct shadow *s);
  * to the sealed index again. */
 int shadow_unseal(struct shadow *s);
 
+/* Records the database file's state in db.mark when the current index is
+ * empty (see above); a no-op otherwise or when unchanged. */
+void shadow_record_mark(struct shadow *s);
+
 /* Deletes shadow files of the generation with index < BELOW. */
 void shadow_trim(struct shadow *s, uint32_t below);
 /* Bytes held by the current generation's shadow files (from index FROM). */

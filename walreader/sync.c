@@ -181,6 +181,7 @@ hook_write_locked(void *arg)
 {
 	struct wr *w = arg;
 	char why[SHADOW_REASON_LEN];
+	w->ckpt_locked = true;
 	if (shadow_copy(&w->shadow, on_append, w, why) == SHADOW_OK &&
 	    shadow_seal(&w->shadow) == 0)
 		dbconn_unpin(&w->conn);
@@ -217,16 +218,35 @@ checkpoint_wait_ms(struct wr *w)
 	return 0;
 }
 
+/*
+ * One checkpoint within WAIT_MS. SQLite gives up at once when another
+ * connection holds its checkpoint lock (an application's auto-checkpoint
+ * does, after nearly every commit of a busy writer), so attempts repeat
+ * until the write lock is ours or the time is up. Only a checkpoint that
+ * held the write lock and still gave up waited on a reader: that one backs
+ * off (1 s doubling to 30 s) so writers are not made to wait again and again
+ * while the reader lasts; losing the race for the locks to writers costs
+ * nobody anything and is retried at the next sync.
+ */
 static void
 checkpoint(struct wr *w, int wait_ms)
 {
 	struct ckpt_vfs_hooks hooks = { hook_write_locked, hook_write_unlocked,
 		w };
-	int nlog = 0, nckpt = 0;
+	int64_t deadline = wr_now_ns() + (int64_t)wait_ms * 1000000;
+	int nlog = 0, nckpt = 0, rc;
 
+	w->ckpt_locked = false;
 	ckpt_vfs_arm(&hooks);
-	int rc = dbconn_checkpoint(&w->conn, SQLITE_CHECKPOINT_TRUNCATE,
-	    wait_ms, &nlog, &nckpt);
+	for (;;) {
+		int64_t left = (deadline - wr_now_ns()) / 1000000;
+		rc = dbconn_checkpoint(&w->conn, SQLITE_CHECKPOINT_TRUNCATE,
+		    left > 0 ? (int)left : 0, &nlog, &nckpt);
+		if (rc != SQLITE_BUSY || w->ckpt_locked ||
+		    wr_now_ns() >= deadline)
+			break;
+		usleep(200);
+	}
 	ckpt_vfs_arm(NULL);
 	if (!w->conn.pinned && dbconn_pin(&w->conn) < 0)
 		fatalx("cannot take the read lock again after a checkpoint");
@@ -235,6 +255,10 @@ checkpoint(struct wr *w, int wait_ms)
 		w->ckpt_backoff_ns = 0;
 		w->ckpt_not_before_ns = 0;
 		w->checkpoints++;
+		/* The database file just changed under the pin: record it
+		 * now, not at the next sync, so a kill in between does not
+		 * cost a new generation at start-up. */
+		shadow_record_mark(&w->shadow);
 		log_debug("checkpoint", KV_S("mode", "TRUNCATE"),
 		    KV_I("wait_ms", wait_ms));
 		return;
@@ -242,13 +266,16 @@ checkpoint(struct wr *w, int wait_ms)
 	if (shadow_unseal(&w->shadow) < 0)
 		fatal("cannot reopen shadow wal after a checkpoint");
 	w->checkpoint_busy++;
-	w->ckpt_backoff_ns = w->ckpt_backoff_ns ? w->ckpt_backoff_ns * 2 :
-	    CKPT_BACKOFF_MIN_NS;
-	if (w->ckpt_backoff_ns > CKPT_BACKOFF_MAX_NS)
-		w->ckpt_backoff_ns = CKPT_BACKOFF_MAX_NS;
-	w->ckpt_not_before_ns = w->last_ckpt_ns + w->ckpt_backoff_ns;
+	if (w->ckpt_locked) {
+		w->ckpt_backoff_ns = w->ckpt_backoff_ns ?
+		    w->ckpt_backoff_ns * 2 : CKPT_BACKOFF_MIN_NS;
+		if (w->ckpt_backoff_ns > CKPT_BACKOFF_MAX_NS)
+			w->ckpt_backoff_ns = CKPT_BACKOFF_MAX_NS;
+		w->ckpt_not_before_ns = w->last_ckpt_ns + w->ckpt_backoff_ns;
+	}
 	log_debug("checkpoint busy, will retry", KV_S("mode", "TRUNCATE"),
-	    KV_S("result", sqlite3_errstr(rc)));
+	    KV_S("result", sqlite3_errstr(rc)),
+	    KV_S("waited_on", w->ckpt_locked ? "reader" : "locks"));
 }
 
 /*

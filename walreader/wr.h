@@ -60,6 +60,7 @@ struct wr {
 				    opened it */
 	int64_t ckpt_not_before_ns; /* back-off after a checkpoint gave up */
 	int64_t ckpt_backoff_ns;
+	bool ckpt_locked;        /* this checkpoint held SQLite's write lock */
 
 	/* Figures for status and metrics. */
 	uint64_t wal_bytes_copied;
