@@ -169,6 +169,35 @@ open_index(struct shadow *s, uint32_t index, int flags)
 	return open(path, O_RDWR | O_CLOEXEC | flags, s->file_mode);
 }
 
+/* The lowest index still on disk and the bytes below the current one. */
+static void
+count_older(struct shadow *s)
+{
+	char dir[4096], path[4400];
+	struct stat st;
+	s->older_bytes = 0;
+	s->trimmed_below = s->index;
+	snprintf(dir, sizeof(dir), "%s/generations/%s/wal", s->meta, s->gen);
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		unsigned int idx;
+		char tail[8];
+		if (strlen(e->d_name) != 12 ||
+		    sscanf(e->d_name, "%8x%7s", &idx, tail) != 2 ||
+		    strcmp(tail, ".wal") != 0 || idx >= s->index)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (stat(path, &st) == 0)
+			s->older_bytes += (uint64_t)st.st_size;
+		if (idx < s->trimmed_below)
+			s->trimmed_below = idx;
+	}
+	closedir(d);
+}
+
 int
 shadow_open(struct shadow *s, const char *meta, const char *db_path,
     uint32_t page_size)
@@ -178,6 +207,7 @@ shadow_open(struct shadow *s, const char *meta, const char *db_path,
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
+	s->wal_fd = -1;
 	s->shm_fd = -1;
 	s->page_size = page_size;
 	s->file_mode = 0600;
@@ -227,6 +257,7 @@ shadow_open(struct shadow *s, const char *meta, const char *db_path,
 		s->sealed = true;
 		s->sealed_salt1 = get32be(prev.hdr + 16);
 	}
+	count_older(s);
 	return 0;
 unusable:
 	log_warn("shadow wal unusable, a new generation will start",
@@ -243,7 +274,9 @@ shadow_close(struct shadow *s)
 {
 	if (s->fd >= 0)
 		close(s->fd);
-	s->fd = -1;
+	if (s->wal_fd >= 0)
+		close(s->wal_fd);
+	s->fd = s->wal_fd = -1;
 	free(s->meta);
 	free(s->wal_path);
 	free(s->db_path);
@@ -319,6 +352,8 @@ shadow_new_generation(struct shadow *s)
 	s->size = 0;
 	s->sealed = false;
 	s->startup_checked = true; /* a new generation vouches for itself */
+	s->older_bytes = 0;
+	s->trimmed_below = 0;
 	s->mark[0] = '\0';
 	snprintf(dir, sizeof(dir), "%s/generations/%s/wal", s->meta, s->gen);
 	if (io_mkdir_p(dir, s->dir_mode) < 0)
@@ -352,6 +387,7 @@ shadow_seal(struct shadow *s)
 	}
 	close(s->fd);
 	s->fd = fd;
+	s->older_bytes += s->size;
 	s->sealed_salt1 = get32be(s->hdr + 16);
 	s->sealed = true;
 	s->pinned_since_seal = false;
@@ -376,6 +412,7 @@ shadow_unseal(struct shadow *s)
 	s->sealed = false;
 	if (load_shadow_file(s, fd) < 0 || unlink(path) < 0)
 		return -1;
+	s->older_bytes -= s->size < s->older_bytes ? s->size : s->older_bytes;
 	return 0;
 }
 
@@ -585,6 +622,26 @@ published_end(const struct shadow *s, const uint8_t *wh, uint64_t from)
 	return from;
 }
 
+/* The -wal, opened once and again only when the file was replaced. */
+static int
+wal_open(struct shadow *s)
+{
+	struct stat now, held;
+	if (stat(s->wal_path, &now) < 0) {
+		if (s->wal_fd >= 0)
+			close(s->wal_fd);
+		s->wal_fd = -1;
+		return -1;
+	}
+	if (s->wal_fd >= 0 && fstat(s->wal_fd, &held) == 0 &&
+	    held.st_ino == now.st_ino && held.st_dev == now.st_dev)
+		return s->wal_fd;
+	if (s->wal_fd >= 0)
+		close(s->wal_fd);
+	s->wal_fd = open(s->wal_path, O_RDONLY | O_CLOEXEC);
+	return s->wal_fd;
+}
+
 enum shadow_status
 shadow_copy(struct shadow *s, shadow_append_cb cb, void *arg,
     char reason[SHADOW_REASON_LEN])
@@ -603,15 +660,13 @@ shadow_copy(struct shadow *s, shadow_append_cb cb, void *arg,
 		shadow_record_mark(s);
 	}
 	s->startup_checked = true;
-	int wal = open(s->wal_path, O_RDONLY | O_CLOEXEC);
+	int wal = wal_open(s);
 	if (wal < 0 && errno != ENOENT)
 		return SHADOW_ERROR;
 	ssize_t n = wal >= 0 ? io_pread_full(wal, wh, WAL_HDR, 0) : 0;
 	if (n < WAL_HDR) {
 		/* No WAL or an empty one: fine unless our index has frames,
 		 * which then were checkpointed away behind our back. */
-		if (wal >= 0)
-			close(wal);
 		if (n < 0)
 			return SHADOW_ERROR;
 		return s->size > 0 ? need_gen(reason,
@@ -646,7 +701,6 @@ shadow_copy(struct shadow *s, shadow_append_cb cb, void *arg,
 		}
 	}
 out:
-	close(wal);
 	if (rc == SHADOW_ERROR)
 		log_error("cannot copy wal to shadow", KV_S("path", s->wal_path),
 		    KV_ERR());
@@ -657,14 +711,19 @@ void
 shadow_trim(struct shadow *s, uint32_t below)
 {
 	char path[4096];
-	for (uint32_t i = below; i-- > 0;) {
+	struct stat st;
+	if (below > s->index)
+		below = s->index;
+	for (uint32_t i = s->trimmed_below; i < below; i++) {
 		if (shadow_wal_path(s->meta, s->gen, i, path, sizeof(path)) < 0)
 			return;
-		if (unlink(path) < 0)
-			return; /* older ones were trimmed before */
-		if (i == 0)
-			return;
+		if (stat(path, &st) == 0 && unlink(path) == 0) {
+			uint64_t n = (uint64_t)st.st_size;
+			s->older_bytes -= n < s->older_bytes ? n : s->older_bytes;
+		}
 	}
+	if (below > s->trimmed_below)
+		s->trimmed_below = below;
 }
 
 uint64_t
@@ -696,5 +755,5 @@ shadow_bytes_from(const struct shadow *s, uint32_t from)
 uint64_t
 shadow_bytes(const struct shadow *s)
 {
-	return shadow_bytes_from(s, 0);
+	return s->older_bytes + s->size;
 }

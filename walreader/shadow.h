@@ -53,6 +53,9 @@ struct shadow {
 	bool pinned_since_seal; /* set by the walreader, see above */
 	uint32_t sealed_salt1;/* salt-1 of the sealed index */
 	char *db_path;
+	int wal_fd;           /* the -wal, kept open while its inode stays */
+	uint32_t trimmed_below; /* no shadow file below this index is left */
+	uint64_t older_bytes; /* bytes of the generation's earlier indexes */
 	int shm_fd;           /* the wal-index, or -1: see walindex.h */
 	bool startup_checked; /* the first copy after open has vouched */
 	char mark[160];       /* the last db.mark written or read */

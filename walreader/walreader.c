@@ -8,8 +8,9 @@
  * continuity is lost, checkpoint, snapshot on request, trim, report). The
  * database is opened on the first tick where it exists. Between ticks, an
  * inotify watch on the database's directory runs a sync soon after the -wal
- * is written (at most one every WATCH_DELAY_MS), so a commit reaches the
- * shadow log, and the uploaders, without waiting for the next tick. Uploaders are told
+ * is written (WATCH_DELAY_MS later, which batches a busy writer's commits
+ * into one sync), so a commit reaches the shadow log, and the uploaders,
+ * without waiting for the next tick. Uploaders are told
  * about new frames with non-blocking sends; what they miss they read from
  * the shadow log.
  */
@@ -85,7 +86,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	wr_sync(arg);
 }
 
-#define WATCH_DELAY_MS 20
+#define WATCH_DELAY_MS 100
 
 struct watch {
 	int fd;
