@@ -131,78 +131,70 @@ list_generations(struct cli_target *t, struct replica_client *c,
 	free(gens);
 }
 
+/* Calls FN for each generation of replica C (only ONLY when not NULL). */
 static void
-list_snapshots(struct replica_client *c, const char *rname,
-    struct table *tab)
+each_generation(struct replica_client *c, const char *rname, const char *only,
+    void (*fn)(struct replica_client *, const char *, const char *,
+    struct table *), struct table *tab)
 {
 	struct replica_generation *gens = NULL;
 	size_t ngens = 0;
-	char err[1024];
+	char err[256];
 	if (replica_list_generations(c, &gens, &ngens, err, sizeof(err)) < 0) {
 		log_error("cannot list generations", KV_S("replica", rname),
 		    KV_ERRS(err));
 		return;
 	}
 	for (size_t g = 0; g < ngens; g++) {
-		struct replica_snapshot *snaps = NULL;
-		size_t n = 0;
-		if (replica_list_snapshots(c, gens[g].name, &snaps, &n, err,
-		    sizeof(err)) < 0) {
-			log_error("cannot list snapshots", KV_S("replica", rname),
-			    KV_S("generation", gens[g].name), KV_ERRS(err));
-			continue;
-		}
-		for (size_t i = 0; i < n; i++) {
-			char idx[16], size[32], created[32];
-			snprintf(idx, sizeof(idx), "%u", snaps[i].index);
-			snprintf(size, sizeof(size), "%lld",
-			    (long long)snaps[i].size);
-			cli_format_time(snaps[i].created, created,
-			    sizeof(created));
-			table_addv(tab, rname, gens[g].name, idx, size, created);
-		}
-		free(snaps);
+		if (only == NULL || strcmp(only, gens[g].name) == 0)
+			fn(c, rname, gens[g].name, tab);
 	}
 	free(gens);
 }
 
 static void
-list_wal(struct replica_client *c, const char *rname, const char *only,
+snapshot_rows(struct replica_client *c, const char *rname, const char *gen,
     struct table *tab)
 {
-	struct replica_generation *gens = NULL;
-	size_t ngens = 0;
-	char err[1024];
-	if (replica_list_generations(c, &gens, &ngens, err, sizeof(err)) < 0) {
-		log_error("cannot list generations", KV_S("replica", rname),
-		    KV_ERRS(err));
+	struct replica_snapshot *snaps = NULL;
+	size_t n = 0;
+	char err[256];
+	if (replica_list_snapshots(c, gen, &snaps, &n, err, sizeof(err)) < 0) {
+		log_error("cannot list snapshots", KV_S("replica", rname),
+		    KV_S("generation", gen), KV_ERRS(err));
 		return;
 	}
-	for (size_t g = 0; g < ngens; g++) {
-		struct replica_wal_segment *segs = NULL;
-		size_t n = 0;
-		if (only && strcmp(only, gens[g].name) != 0)
-			continue;
-		if (replica_list_wal(c, gens[g].name, &segs, &n, err,
-		    sizeof(err)) < 0) {
-			log_error("cannot list wal", KV_S("replica", rname),
-			    KV_S("generation", gens[g].name), KV_ERRS(err));
-			continue;
-		}
-		for (size_t i = 0; i < n; i++) {
-			char idx[16], off[16], size[32], created[32];
-			snprintf(idx, sizeof(idx), "%u", segs[i].index);
-			snprintf(off, sizeof(off), "%u", segs[i].offset);
-			snprintf(size, sizeof(size), "%lld",
-			    (long long)segs[i].size);
-			cli_format_time(segs[i].created, created,
-			    sizeof(created));
-			table_addv(tab, rname, gens[g].name, idx, off, size,
-			    created);
-		}
-		free(segs);
+	for (size_t i = 0; i < n; i++) {
+		char idx[16], size[32], created[32];
+		snprintf(idx, sizeof(idx), "%u", snaps[i].index);
+		snprintf(size, sizeof(size), "%lld", (long long)snaps[i].size);
+		cli_format_time(snaps[i].created, created, sizeof(created));
+		table_addv(tab, rname, gen, idx, size, created);
 	}
-	free(gens);
+	free(snaps);
+}
+
+static void
+wal_rows(struct replica_client *c, const char *rname, const char *gen,
+    struct table *tab)
+{
+	struct replica_wal_segment *segs = NULL;
+	size_t n = 0;
+	char err[256];
+	if (replica_list_wal(c, gen, &segs, &n, err, sizeof(err)) < 0) {
+		log_error("cannot list wal", KV_S("replica", rname),
+		    KV_S("generation", gen), KV_ERRS(err));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char idx[16], off[16], size[32], created[32];
+		snprintf(idx, sizeof(idx), "%u", segs[i].index);
+		snprintf(off, sizeof(off), "%u", segs[i].offset);
+		snprintf(size, sizeof(size), "%lld", (long long)segs[i].size);
+		cli_format_time(segs[i].created, created, sizeof(created));
+		table_addv(tab, rname, gen, idx, off, size, created);
+	}
+	free(segs);
 }
 
 static struct table *
@@ -282,9 +274,9 @@ run_list(enum list_kind kind, int argc, char **argv)
 		if (kind == LIST_GENERATIONS)
 			list_generations(&t, c, rname, tab);
 		else if (kind == LIST_SNAPSHOTS)
-			list_snapshots(c, rname, tab);
+			each_generation(c, rname, NULL, snapshot_rows, tab);
 		else
-			list_wal(c, rname, o.generation, tab);
+			each_generation(c, rname, o.generation, wal_rows, tab);
 		replica_client_free(c);
 	}
 	table_print(tab, stdout);
