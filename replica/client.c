@@ -7,6 +7,7 @@
 #include "client.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,41 +109,81 @@ replica_list_generations(struct replica_client *c,
 	return 0;
 }
 
+/*
+ * The part of checking a listing that snapshots and WAL segments share: drop
+ * entries with an impossible (negative) size, sort by CMP (key, then created
+ * time), and keep one entry per key (SAME), the newest. Returns the count.
+ */
+static size_t
+tidy_listing(void *base, size_t cnt, size_t elsz, size_t size_off,
+    int (*cmp)(const void *, const void *),
+    bool (*same)(const void *, const void *))
+{
+	char *v = base;
+	size_t w = 0;
+
+	for (size_t i = 0; i < cnt; i++) {
+		int64_t size;
+		memcpy(&size, v + i * elsz + size_off, sizeof(size));
+		if (size >= 0)
+			memmove(v + w++ * elsz, v + i * elsz, elsz);
+	}
+	if (w > 1)
+		qsort(v, w, elsz, cmp);
+	cnt = w;
+	for (size_t i = w = 0; i < cnt; i++) {
+		if (w > 0 && same(v + (w - 1) * elsz, v + i * elsz))
+			w--;
+		memmove(v + w++ * elsz, v + i * elsz, elsz);
+	}
+	return w;
+}
+
+static bool
+same_snapshot(const void *a, const void *b)
+{
+	return ((const struct replica_snapshot *)a)->index ==
+	    ((const struct replica_snapshot *)b)->index;
+}
+
+static bool
+same_wal(const void *a, const void *b)
+{
+	const struct replica_wal_segment *x = a, *y = b;
+	return x->index == y->index && x->offset == y->offset;
+}
+
+static int
+check_gen(const char *gen, char *err, size_t errlen)
+{
+	if (layout_is_generation(gen))
+		return 0;
+	snprintf(err, errlen, "invalid generation name");
+	errno = EINVAL;
+	return -1;
+}
+
 int
 replica_list_snapshots(struct replica_client *c, const char *gen,
     struct replica_snapshot **out, size_t *n, char *err, size_t errlen)
 {
 	struct replica_snapshot *v = NULL;
-	size_t cnt = 0, w = 0;
+	size_t cnt = 0;
 
 	*out = NULL;
 	*n = 0;
-	if (!layout_is_generation(gen)) {
-		snprintf(err, errlen, "invalid generation name");
-		errno = EINVAL;
+	if (check_gen(gen, err, errlen) < 0 ||
+	    c->ops->snapshots(c, gen, &v, &cnt, err, errlen) < 0)
 		return -1;
-	}
-	if (c->ops->snapshots(c, gen, &v, &cnt, err, errlen) < 0)
-		return -1;
-	for (size_t i = 0; i < cnt; i++) {
-		if (v[i].size >= 0)
-			v[w++] = v[i];
-	}
-	if (w > 1)
-		qsort(v, w, sizeof(*v), cmp_snapshot);
-	/* One object per index: a duplicate keeps the newest entry. */
-	cnt = w;
-	for (size_t i = w = 0; i < cnt; i++) {
-		if (w > 0 && v[w - 1].index == v[i].index)
-			w--;
-		v[w++] = v[i];
-	}
-	if (w == 0) {
+	cnt = tidy_listing(v, cnt, sizeof(*v),
+	    offsetof(struct replica_snapshot, size), cmp_snapshot,
+	    same_snapshot);
+	if (cnt == 0) {
 		free(v);
 		v = NULL;
 	}
 	*out = v;
-	*n = w;
+	*n = cnt;
 	return 0;
 }
 
@@ -151,36 +192,21 @@ replica_list_wal(struct replica_client *c, const char *gen,
     struct replica_wal_segment **out, size_t *n, char *err, size_t errlen)
 {
 	struct replica_wal_segment *v = NULL;
-	size_t cnt = 0, w = 0;
+	size_t cnt = 0;
 
 	*out = NULL;
 	*n = 0;
-	if (!layout_is_generation(gen)) {
-		snprintf(err, errlen, "invalid generation name");
-		errno = EINVAL;
+	if (check_gen(gen, err, errlen) < 0 ||
+	    c->ops->wal_segments(c, gen, &v, &cnt, err, errlen) < 0)
 		return -1;
-	}
-	if (c->ops->wal_segments(c, gen, &v, &cnt, err, errlen) < 0)
-		return -1;
-	for (size_t i = 0; i < cnt; i++) {
-		if (v[i].size >= 0)
-			v[w++] = v[i];
-	}
-	if (w > 1)
-		qsort(v, w, sizeof(*v), cmp_wal);
-	cnt = w;
-	for (size_t i = w = 0; i < cnt; i++) {
-		if (w > 0 && v[w - 1].index == v[i].index &&
-		    v[w - 1].offset == v[i].offset)
-			w--;
-		v[w++] = v[i];
-	}
-	if (w == 0) {
+	cnt = tidy_listing(v, cnt, sizeof(*v),
+	    offsetof(struct replica_wal_segment, size), cmp_wal, same_wal);
+	if (cnt == 0) {
 		free(v);
 		v = NULL;
 	}
 	*out = v;
-	*n = w;
+	*n = cnt;
 	return 0;
 }
 
