@@ -222,3 +222,15 @@ start_s3rver() {
 aws_s3() {
 	aws --endpoint-url "$S3_ENDPOINT" "$@"
 }
+
+# middle_segment: from segment names (any prefix, ending in
+# IIIIIIII_OOOOOOOO.wal.lz4) on stdin, one that another segment of the same
+# index follows. Only such a gap is detectable: nothing in a replica says
+# where an index ends, so a lost last segment of an index looks like an
+# index that ended there.
+middle_segment() {
+	sort | awk -F/ '{ n = $NF; idx = substr(n, 1, 8) }
+		prev != "" && idx == previdx && pick == "" && NR > 2 { pick = prev }
+		{ prev = $0; previdx = idx }
+		END { if (pick != "") print pick }'
+}

@@ -92,9 +92,8 @@ fi
 
 log "a missing middle segment fails loudly"
 WALDIR="$T/replica/generations/$OLD_GEN/wal"
-mapfile -t SEGS < <(ls "$WALDIR" | sort)
-[ "${#SEGS[@]}" -ge 3 ] || fail "need at least 3 segments, have ${#SEGS[@]}"
-MIDSEG=${SEGS[1]}
+MIDSEG=$(ls "$WALDIR" | middle_segment)
+[ -n "$MIDSEG" ] || fail "no index with two or more segments"
 rm "$WALDIR/$MIDSEG"
 if "$WALSHIP" restore -generation "$OLD_GEN" -o "$T/gap.db" "file://$T/replica" 2>"$T/gap.err"; then
 	fail "restore with a missing segment succeeded"
