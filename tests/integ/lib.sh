@@ -234,3 +234,18 @@ middle_segment() {
 		{ prev = $0; previdx = idx }
 		END { if (pick != "") print pick }'
 }
+
+# start_faultproxy NAME RATE: tests/integ/faultproxy.py in front of the last
+# start_s3rver, answering every (1 / RATE)th request with a fault (500, 503,
+# reset, lost answer, hang) and logging each to $T/NAME.events. The
+# environment's FAULTPROXY_STALL_AT / FAULTPROXY_STALL_S reach it. Sets
+# PROXY_ENDPOINT.
+start_faultproxy() {
+	local name=$1 rate=$2 port
+	port=$(free_port)
+	spawn "$name" python3 "$ROOT/tests/integ/faultproxy.py" "$port" "$S3_PORT" \
+		"$T/$name.events" "$rate"
+	wait_for 10 grep -q '^ready' "$T/$name.log" ||
+		fail "fault proxy did not start: $(tail -5 "$T/$name.log")"
+	PROXY_ENDPOINT="http://127.0.0.1:$port"
+}
