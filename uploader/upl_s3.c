@@ -24,6 +24,12 @@
  * position file is confirmed by them, GET the newest segment, decompressed
  * as it downloads only to count its length. Nothing is listed again after
  * that: the position moves with our own successful PUTs.
+ *
+ * A store whose listing lags behind its writes (eventual consistency) can
+ * list nothing of a generation we just started. Before the position file
+ * is disbelieved for that, a HEAD of the generation's snapshot (the one
+ * the local shadow state names) asks the store directly; if the object is
+ * there, the listing lags and the file holds.
  */
 #include "upl.h"
 
@@ -53,6 +59,7 @@ enum find_phase {
 	FIND_SNAPSHOTS,
 	FIND_WAL,
 	FIND_SEGMENT,
+	FIND_HEAD,
 };
 
 struct upl_s3 {
@@ -507,6 +514,50 @@ segment_done(const struct s3_result *res, void *arg)
 
 static void list_done(const struct s3_result *res, void *arg);
 
+static void
+head_done(const struct s3_result *res, void *arg)
+{
+	struct upl_s3 *s3 = arg;
+	char err[1600];
+
+	if (res->status == 0) {
+		struct upl *u = s3->u;
+		struct upl_pos file = s3->file;
+		int64_t created = res->info.last_modified;
+
+		log_info("replica listing lags, HEAD confirms the position file",
+		    KV_S("key", s3->key));
+		find_end(s3);
+		upl_position_known(u, &file, &file, created);
+		return;
+	}
+	if (res->err != NULL && res->err->http_status == 404) {
+		find_done(s3, 0);
+		return;
+	}
+	format_err(res, err, sizeof(err));
+	find_fail(s3, err);
+}
+
+/*
+ * When the listing does not confirm the position file but the local shadow
+ * state has the file's generation's snapshot: starts a HEAD of it and
+ * returns 1; 0 when there is nothing to ask.
+ */
+static int
+head_file_snapshot(struct upl_s3 *s3)
+{
+	const struct upl_view *v = &s3->u->view;
+
+	if (!s3->have_file || !s3->file.snapshot || !v->snap ||
+	    strcmp(v->gen, s3->fgen) != 0 ||
+	    layout_snapshot_path(s3->key, sizeof(s3->key), "", s3->fgen,
+	    v->snap_index) < 0)
+		return 0;
+	s3->find = FIND_HEAD;
+	return s3client_head(s3->c, s3->key, head_done, s3) < 0 ? 0 : 1;
+}
+
 static int
 list_dir(struct upl_s3 *s3, const char *what, char *err, size_t errlen)
 {
@@ -545,6 +596,9 @@ list_done(const struct s3_result *res, void *arg)
 	 * it; else the replica's position, which needs the newest
 	 * segment's length when there is one. */
 	upl_scan_position(&s3->scan, s3->fgen, 0, &rep);
+	if (s3->have_file && !upl_pos_file_usable(&s3->file, &rep) &&
+	    head_file_snapshot(s3))
+		return;
 	if ((s3->have_file && upl_pos_file_usable(&s3->file, &rep)) ||
 	    s3->scan.nsegs == 0) {
 		find_done(s3, 0);

@@ -15,6 +15,8 @@
 // applying start-after and max-keys (which, as in stock s3rver, counts
 // objects only: its NextMarker and continuation token are object keys).
 //
+// S3RVER_LIST_LAG_MS (below) makes listings lag behind writes.
+//
 // s3rver also accepts any SigV4 signature from a known access key id. The
 // middleware below checks header-signed SigV4 requests for real (the
 // canonical request of the SigV4 spec, S3 rules: no path normalization,
@@ -46,6 +48,11 @@ const S3Object = require(path.join(root, 'lib/models/object'));
 
 const SUFFIX = '._S3rver_object';
 
+// S3RVER_LIST_LAG_MS=N: listings leave out objects written less than N ms
+// ago, as an eventually consistent store's listing lags behind its writes
+// (GET and HEAD see them at once).
+const LIST_LAG_MS = Number(process.env.S3RVER_LIST_LAG_MS || 0);
+
 // Every object key below DIR whose path could start with PREFIX.
 function collectKeys(bucketPath, prefix) {
   const keys = [];
@@ -65,6 +72,7 @@ function collectKeys(bucketPath, prefix) {
         // descend only where the prefix and this directory overlap
         if (sub.startsWith(prefix) || prefix.startsWith(sub)) walk(full, sub);
       } else if (name.endsWith(SUFFIX)) {
+        if (LIST_LAG_MS && Date.now() - st.mtimeMs < LIST_LAG_MS) continue;
         const key = rel + name.slice(0, -SUFFIX.length);
         if (key.startsWith(prefix)) keys.push(key);
       }

@@ -1364,7 +1364,8 @@ struct fake_s3 {
 	struct fake_obj *objs;
 	bool fail, hold;
 	struct evhttp_request *held;
-	unsigned puts, gets, lists, others;
+	bool hide_list;		/* listings show nothing (a lagging store) */
+	unsigned puts, gets, heads, lists, others;
 };
 
 static struct fake_obj *
@@ -1481,7 +1482,11 @@ fake_cb(struct evhttp_request *req, void *arg)
 	    strcmp(path, "/bkt/") == 0) && query != NULL &&
 	    strstr(query, "list-type=2") != NULL) {
 		f->lists++;
-		fake_list(f, req, query);
+		fake_list(f, req, f->hide_list ? "prefix=hidden/" : query);
+	} else if (cmd == EVHTTP_REQ_HEAD && strncmp(path, "/bkt/", 5) == 0) {
+		struct fake_obj *o = fake_find(f, path + 5);
+		f->heads++;
+		fake_reply(req, o ? 200 : 404, o ? "OK" : "Not Found", NULL, 0);
 	} else if (cmd == EVHTTP_REQ_GET && strncmp(path, "/bkt/", 5) == 0) {
 		struct fake_obj *o = fake_find(f, path + 5);
 		f->gets++;
@@ -1840,6 +1845,27 @@ TEST(engine_s3_uploads_asynchronously)
 	ASSERT_INT_EQ(sh.fake.lists, lists + 2);
 	ASSERT_INT_EQ(sh.fake.gets, gets);
 	ASSERT_INT_EQ(sh.fake.puts, puts);
+
+	/* A listing that lags (shows nothing of the generation): a HEAD of
+	 * the generation's snapshot confirms the file; nothing is written
+	 * again. Then the snapshot really gone: the replica is believed. */
+	sh.fake.hide_list = true;
+	u->pos_known = false;
+	s3h_sync(&sh);
+	ASSERT(u->pos_known);
+	ASSERT_STR_EQ(u->pos.gen, G1);
+	ASSERT_INT_EQ(u->pos.offset, l1);
+	ASSERT_INT_EQ(sh.fake.heads, 1);
+	ASSERT_INT_EQ(sh.fake.puts, puts);
+	struct fake_obj *snap = s3_obj(&sh, G1, "snapshots/00000000.snapshot.lz4");
+	ASSERT(snap != NULL);
+	snap->key[0] = '#';	/* no longer found under its name */
+	u->pos_known = false;
+	s3h_sync(&sh);
+	ASSERT_INT_EQ(sh.fake.heads, 2);
+	ASSERT(sh.fake.puts > puts);	/* the generation written again */
+	sh.fake.hide_list = false;
+	puts = sh.fake.puts;
 
 	/* A corrupt newest segment: an error and a backoff, never a
 	 * wrong position. */
