@@ -210,10 +210,18 @@ checkpoint_wait_ms(struct wr *w)
 	if (w->db->max_checkpoint_page_count > 0 &&
 	    pages >= (uint64_t)w->db->max_checkpoint_page_count)
 		return WAIT_MAX_MS;
+	/* Below the max threshold a checkpoint waits for the monitor-interval
+	 * since the last one, as Litestream's checks run once per interval:
+	 * a pass woken by every change would otherwise checkpoint under a
+	 * busy writer many times a second, each a short stall of the writer
+	 * and a new WAL index (one more replica object per index). */
+	int64_t since = wr_now_ns() - w->last_ckpt_ns;
+	if (since < w->db->monitor_interval)
+		return 0;
 	if (pages >= (uint64_t)w->db->min_checkpoint_page_count)
 		return WAIT_MIN_MS;
 	if (w->db->checkpoint_interval > 0 && pages > 1 &&
-	    wr_now_ns() - w->last_ckpt_ns >= w->db->checkpoint_interval)
+	    since >= w->db->checkpoint_interval)
 		return WAIT_MIN_MS;
 	return 0;
 }
