@@ -14,6 +14,11 @@ its log goes to a file. Workloads:
             restored by each tool from its own replica and from the other
             tool's replica
 
+and then the same three with an S3 replica on s3rver (s3store.py), where
+the steady run is followed by an idle window, and the S3 requests of
+both windows are counted at the server. The S3 restore database is smaller
+(~100 MB, quick ~30 MB): s3rver, not the tools, would set the pace.
+
 A writer-alone run (no replicator) gives the throughput baseline: once for
 steady, once per repetition for flat-out (paired with that repetition's
 replicated runs). The order of the tools alternates between repetitions.
@@ -37,6 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lag  # noqa: E402
 import proctree  # noqa: E402
 import report  # noqa: E402
+import s3store  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -51,9 +57,16 @@ STEADY_SECS = 15 if QUICK else 60
 STEADY_RATE = 200
 FLAT_SECS = 10 if QUICK else 30
 RESTORE_MB = 50 if QUICK else 300
+# The S3 runs: s3rver (Node.js) serves both tools and is slower than a
+# disk, so the S3 restore database is smaller; the idle window counts the
+# requests a replicator makes when nothing changes.
+S3_RESTORE_MB = 30 if QUICK else 100
+IDLE_SECS = 15 if QUICK else 60
 SYNC_INTERVAL = 1.0
 STEADY_LAG_TIMEOUT = 30
 FLAT_LAG_TIMEOUT = 60 if QUICK else 120
+# BENCH_ONLY=dir|s3: only the directory or only the S3 workloads.
+ONLY = os.environ.get("BENCH_ONLY", "")
 # BENCH_KEEP=DIR: copy the log of every run that had a problem into DIR.
 KEEP = os.environ.get("BENCH_KEEP", "")
 
@@ -65,13 +78,13 @@ def say(msg):
     print("[bench %s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
 
 
-def spawn(args, log_path, capture=False):
+def spawn(args, log_path, capture=False, env=None):
     """Starts args in a session of its own, stderr (and stdout unless
     captured) to log_path."""
     with open(log_path, "ab") as log:
         p = subprocess.Popen(args, stdout=subprocess.PIPE if capture else log,
                              stderr=log, stdin=subprocess.DEVNULL,
-                             start_new_session=True)
+                             start_new_session=True, env=env)
     LIVE.add(p)
     with open(os.path.join(WORK, "pids"), "a") as f:
         f.write("%d\n" % p.pid)
@@ -118,10 +131,16 @@ def new_db(path):
     c.close()
 
 
-def write_config(path, db, replica):
+def write_config(path, db, replica, store=None, s3_path=s3store.PREFIX):
+    """A config replicating DB to the directory REPLICA, or to STORE (an
+    s3store.Store) at S3_PATH when given."""
     with open(path, "w") as f:
-        f.write("dbs:\n  - path: %s\n    replicas:\n      - type: file\n"
-                "        path: %s\n        sync-interval: 1s\n" % (db, replica))
+        f.write("dbs:\n  - path: %s\n    replicas:\n" % db)
+        if store is not None:
+            f.write(store.config(s3_path))
+        else:
+            f.write("      - type: file\n        path: %s\n"
+                    "        sync-interval: 1s\n" % replica)
 
 
 def table_sig(db):
@@ -141,8 +160,9 @@ def integrity(db):
         c.close()
 
 
-def has_snapshot(replica):
-    return any(e.name.endswith(".snapshot.lz4") for e in lag._objects(replica))
+def has_snapshot(replica, suffix=""):
+    return any(e.name.endswith(".snapshot.lz4" + suffix)
+               for e in lag._objects(replica, suffix))
 
 
 def wait_until(cond, timeout, step=0.05):
@@ -228,7 +248,10 @@ def baseline_run(workload, secs, rate):
         shutil.rmtree(d, ignore_errors=True)
 
 
-def replicated_run(tool, workload, secs, rate, verify):
+def replicated_run(tool, workload, secs, rate, verify, s3=False):
+    """One replicated run; with S3 the replica is on a fresh s3rver, whose
+    requests are counted in the window, and then (steady) over IDLE_SECS
+    with no writes."""
     d = os.path.join(WORK, "run")
     os.makedirs(d)
     db = os.path.join(d, "app.db")
@@ -236,52 +259,76 @@ def replicated_run(tool, workload, secs, rate, verify):
     cfg = os.path.join(d, "config.yml")
     log_path = os.path.join(d, tool + ".log")
     new_db(db)
-    write_config(cfg, db, replica)
+    store, suffix = None, ""
     res = {"tool": tool, "workload": workload, "problems": []}
-    p = spawn([TOOLS[tool], "replicate", "-config", cfg], log_path)
-    sampler = proctree.Sampler(p.pid)
-    sampler.start()
+    p = None
     try:
-        if not wait_until(lambda: has_snapshot(replica), 30):
-            res["problems"].append("no snapshot in the replica after 30 s")
-            return res
-        s0 = sampler.sample_now()
-        per0 = sampler.last_per
-        busy0 = machine_busy()
-        w = run_writer(db, secs, rate, os.path.join(d, "writer.log"))
-        timeout = FLAT_LAG_TIMEOUT if rate == 0 else STEADY_LAG_TIMEOUT
-        lag_s, obj = lag.wait_for_marker(replica, w["marker"],
-                                         w["last_commit"], timeout)
-        s1 = sampler.sample_now()
-        res["cpu_by_process"] = sampler.per_process(per0, sampler.last_per)
-        res["machine_busy_cores"] = (machine_busy() - busy0) / (s1[0] - s0[0])
-        if lag_s is None:
-            res["problems"].append(
-                "last row not in the replica %d s after the last commit"
-                % timeout)
-        if p.poll() is not None:
-            res["problems"].append("replicator exited during the run: %s"
-                                   % p.returncode)
-        rss, pss = sampler.peak()
-        res.update({
-            "writer": w,
-            "lag_s": lag_s,
-            "lag_object": obj and os.path.relpath(obj, replica),
-            "cpu_s": s1[1] - s0[1],
-            "window_s": s1[0] - s0[0],
-            "cpu_per_10k": (s1[1] - s0[1]) * 10000.0 / max(1, w["tx"]),
-            "peak_rss_kb": rss,
-            "peak_pss_kb": pss,
-            "pids_seen": sampler.pids_seen(),
-            "nproc_start": s0[4],
-        })
+        if s3:
+            store = s3store.Store(d, spawn, reap)
+            replica, suffix = store.replica_dir(), s3store.OBJECT_SUFFIX
+        write_config(cfg, db, replica, store)
+        p = spawn([TOOLS[tool], "replicate", "-config", cfg], log_path)
+        sampler = proctree.Sampler(p.pid)
+        sampler.start()
+        try:
+            if not wait_until(lambda: has_snapshot(replica, suffix), 30):
+                res["problems"].append("no snapshot in the replica after 30 s")
+                return res
+            s0 = sampler.sample_now()
+            per0 = sampler.last_per
+            busy0 = machine_busy()
+            w = run_writer(db, secs, rate, os.path.join(d, "writer.log"))
+            timeout = FLAT_LAG_TIMEOUT if rate == 0 else STEADY_LAG_TIMEOUT
+            lag_s, obj = lag.wait_for_marker(replica, w["marker"],
+                                             w["last_commit"], timeout, suffix)
+            s1 = sampler.sample_now()
+            res["cpu_by_process"] = sampler.per_process(per0,
+                                                        sampler.last_per)
+            res["machine_busy_cores"] = ((machine_busy() - busy0) /
+                                         (s1[0] - s0[0]))
+            if lag_s is None:
+                res["problems"].append(
+                    "last row not in the replica %d s after the last commit"
+                    % timeout)
+            if p.poll() is not None:
+                res["problems"].append("replicator exited during the run: %s"
+                                       % p.returncode)
+            rss, pss = sampler.peak()
+            res.update({
+                "writer": w,
+                "lag_s": lag_s,
+                "lag_object": obj and os.path.relpath(obj, replica),
+                "cpu_s": s1[1] - s0[1],
+                "window_s": s1[0] - s0[0],
+                "cpu_per_10k": (s1[1] - s0[1]) * 10000.0 / max(1, w["tx"]),
+                "peak_rss_kb": rss,
+                "peak_pss_kb": pss,
+                "pids_seen": sampler.pids_seen(),
+                "nproc_start": s0[4],
+            })
+            if store is not None:
+                t1 = time.time()
+                res["s3_requests"] = store.requests(t1 - res["window_s"], t1)
+                res["s3_per_hour"] = (sum(res["s3_requests"].values()) *
+                                      3600.0 / res["window_s"])
+                if rate != 0:
+                    time.sleep(IDLE_SECS)
+                    s2 = sampler.sample_now()
+                    idle = store.requests(t1, time.time())
+                    res["s3_idle_requests"] = idle
+                    res["s3_idle_per_hour"] = (sum(idle.values()) * 3600.0 /
+                                               (time.time() - t1))
+                    res["idle_cpu_s"] = s2[1] - s1[1]
+        finally:
+            sampler.stop()
     finally:
-        sampler.stop()
-        rc, stop_s = stop_tool(p)
-        res["exit"] = rc
-        res["stop_s"] = stop_s
-        if rc not in (0, None):
-            res["problems"].append("replicator exit status %s on SIGTERM" % rc)
+        if p is not None:
+            rc, stop_s = stop_tool(p)
+            res["exit"] = rc
+            res["stop_s"] = stop_s
+            if rc not in (0, None):
+                res["problems"].append("replicator exit status %s on SIGTERM"
+                                       % rc)
         bad = log_problems(log_path)
         if bad:
             res["problems"].append("%d WARN/ERROR log lines: %s" % (
@@ -289,6 +336,8 @@ def replicated_run(tool, workload, secs, rate, verify):
         res["replica_mb"] = lag.replica_bytes(replica) / 1e6
         if verify and "writer" in res:
             verify_replica(res, tool, cfg, db, d)
+        if store is not None:
+            store.stop()
         if res["problems"] and KEEP:
             keep = os.path.join(KEEP, "%s-%s-%d.log" % (
                 tool, workload, int(time.time())))
@@ -358,15 +407,23 @@ def build_big_db(path, target_bytes):
     return os.path.getsize(path)
 
 
-def restore_bench():
+def restore_bench(s3=False):
+    """Each tool replicates the same big database, then restores from its
+    own replica and the other's; with S3 both replicas are on one s3rver,
+    at paths named after the tools."""
     d = os.path.join(WORK, "restore")
     os.makedirs(d)
-    res = {"workload": "restore", "problems": [], "initial": {},
-           "restores": []}
+    res = {"workload": "s3-restore" if s3 else "restore", "problems": [],
+           "initial": {}, "restores": []}
+    store, suffix = None, ""
     try:
+        if s3:
+            store = s3store.Store(d, spawn, reap)
+            suffix = s3store.OBJECT_SUFFIX
         src = os.path.join(d, "src.db")
         t0 = time.time()
-        size = build_big_db(src, RESTORE_MB * 1000 * 1000)
+        size = build_big_db(src, (S3_RESTORE_MB if s3 else RESTORE_MB) *
+                            1000 * 1000)
         want = table_sig(src)
         res["db_bytes"] = size
         say("restore: built a %.0f MB database in %.1f s" %
@@ -378,10 +435,13 @@ def restore_bench():
             db = os.path.join(td, "app.db")
             shutil.copyfile(src, db)
             replica = os.path.join(td, "replica")
+            if store is not None:
+                replica = store.replica_dir(tool)
             cfg = os.path.join(td, "config.yml")
-            write_config(cfg, db, replica)
+            write_config(cfg, db, replica, store, tool)
             cfgs[tool] = (cfg, db)
-            res["initial"][tool] = initial_sync(tool, cfg, replica, td, res)
+            res["initial"][tool] = initial_sync(tool, cfg, replica, td, res,
+                                                suffix)
         out = os.path.join(d, "out.db")
         pairs = [(t, o) for t in TOOLS for o in TOOLS]
         for rep in range(REPS):
@@ -412,6 +472,8 @@ def restore_bench():
                 say("restore: %s from %s's replica: %.2f s" % (
                     restorer, owner, wall))
     finally:
+        if store is not None:
+            store.stop()
         shutil.rmtree(d, ignore_errors=True)
     return res
 
@@ -424,7 +486,7 @@ def tail(path, n=3):
         return ""
 
 
-def initial_sync(tool, cfg, replica, td, res):
+def initial_sync(tool, cfg, replica, td, res, suffix=""):
     """Replicates the big database until the replica holds its snapshot and
     has been quiet for 2 sync intervals, then stops the tool."""
     log_path = os.path.join(td, tool + ".log")
@@ -434,14 +496,14 @@ def initial_sync(tool, cfg, replica, td, res):
     t0 = time.time()
     out = {}
     try:
-        if not wait_until(lambda: has_snapshot(replica), 120):
+        if not wait_until(lambda: has_snapshot(replica, suffix), 120):
             res["problems"].append("%s: no snapshot of the big database" % tool)
             return out
         out["snapshot_s"] = time.time() - t0
         last, quiet_since = None, time.time()
         while time.time() - quiet_since < 2 * SYNC_INTERVAL:
             cur = sorted((e.path, e.stat().st_size)
-                         for e in lag._objects(replica))
+                         for e in lag._objects(replica, suffix))
             if cur != last:
                 last, quiet_since = cur, time.time()
             time.sleep(0.1)
@@ -504,7 +566,8 @@ def main():
             sys.exit("%s not found at %s" % (t, path))
     meta = {"quick": QUICK, "reps": REPS, "steady_secs": STEADY_SECS,
             "steady_rate": STEADY_RATE, "flat_secs": FLAT_SECS,
-            "restore_mb": RESTORE_MB, "cpus": os.cpu_count(),
+            "restore_mb": RESTORE_MB, "s3_restore_mb": S3_RESTORE_MB,
+            "idle_secs": IDLE_SECS, "cpus": os.cpu_count(),
             "started": time.strftime("%Y-%m-%d %H:%M:%S"),
             "binaries": {t: describe(p) for t, p in TOOLS.items()}}
     runs = []
@@ -514,28 +577,37 @@ def main():
         say("steady: writer alone, %d s at %d tx/s" % (STEADY_SECS,
                                                       STEADY_RATE))
         runs.append(baseline_run("steady", STEADY_SECS, STEADY_RATE))
-        for rep in range(REPS):
-            for tool in (tools if rep % 2 == 0 else tools[::-1]):
-                say("steady #%d: %s" % (rep + 1, tool))
-                r = guarded(tool, "steady", replicated_run, tool, "steady",
-                            STEADY_SECS, STEADY_RATE, verify=True)
-                r["rep"] = rep
-                runs.append(r)
-                say("  " + report.one_line(r))
-        for rep in range(REPS):
-            say("flat-out #%d: writer alone, %d s" % (rep + 1, FLAT_SECS))
-            b = baseline_run("flat", FLAT_SECS, 0)
-            b["rep"] = rep
-            runs.append(b)
-            say("  writer alone: %.0f tx/s" % b["writer"]["tps"])
-            for tool in (tools if rep % 2 == 0 else tools[::-1]):
-                say("flat-out #%d: %s" % (rep + 1, tool))
-                r = guarded(tool, "flat", replicated_run, tool, "flat",
-                            FLAT_SECS, 0, verify=(rep == 0))
-                r["rep"] = rep
-                runs.append(r)
-                say("  " + report.one_line(r))
-        runs.append(guarded("restore", "restore", restore_bench))
+        kinds = [k for k in ("dir", "s3") if ONLY in ("", k)]
+        for kind in kinds:
+            pre = "s3-" if kind == "s3" else ""
+            label = "S3 " if kind == "s3" else ""
+            for rep in range(REPS):
+                for tool in (tools if rep % 2 == 0 else tools[::-1]):
+                    say("%ssteady #%d: %s" % (label, rep + 1, tool))
+                    r = guarded(tool, pre + "steady", replicated_run, tool,
+                                pre + "steady", STEADY_SECS, STEADY_RATE,
+                                verify=True, s3=kind == "s3")
+                    r["rep"] = rep
+                    runs.append(r)
+                    say("  " + report.one_line(r))
+            for rep in range(REPS):
+                if kind == kinds[0]:
+                    say("flat-out #%d: writer alone, %d s" % (rep + 1,
+                                                             FLAT_SECS))
+                    b = baseline_run("flat", FLAT_SECS, 0)
+                    b["rep"] = rep
+                    runs.append(b)
+                    say("  writer alone: %.0f tx/s" % b["writer"]["tps"])
+                for tool in (tools if rep % 2 == 0 else tools[::-1]):
+                    say("%sflat-out #%d: %s" % (label, rep + 1, tool))
+                    r = guarded(tool, pre + "flat", replicated_run, tool,
+                                pre + "flat", FLAT_SECS, 0,
+                                verify=(rep == 0), s3=kind == "s3")
+                    r["rep"] = rep
+                    runs.append(r)
+                    say("  " + report.one_line(r))
+            runs.append(guarded("restore", pre + "restore", restore_bench,
+                                s3=kind == "s3"))
     except BaseException as e:
         meta["aborted"] = repr(e)
         raise

@@ -27,14 +27,16 @@ import time
 POLL = 0.02
 
 
-def _objects(replica):
+def _objects(replica, suffix=""):
+    """The replica's objects; SUFFIX is what the store appends to each
+    object's name (s3rver's files end in ._S3rver_object)."""
     gens = os.path.join(replica, "generations")
     try:
         glist = os.listdir(gens)
     except OSError:
         return
     for g in glist:
-        for sub, suffix in (("wal", ".wal.lz4"), ("snapshots", ".snapshot.lz4")):
+        for sub, kind in (("wal", ".wal.lz4"), ("snapshots", ".snapshot.lz4")):
             d = os.path.join(gens, g, sub)
             try:
                 it = os.scandir(d)
@@ -42,7 +44,7 @@ def _objects(replica):
                 continue
             with it:
                 for e in it:
-                    if e.name.endswith(suffix):
+                    if e.name.endswith(kind + suffix):
                         yield e
 
 
@@ -73,7 +75,7 @@ def has_marker(path, marker):
     return None if p.wait() != 0 else False
 
 
-def wait_for_marker(replica, marker, last_commit, timeout):
+def wait_for_marker(replica, marker, last_commit, timeout, suffix=""):
     """Seconds from last_commit until an object holding marker appeared,
     or None after timeout. Also returns the object's path."""
     marker = marker.encode()
@@ -84,7 +86,7 @@ def wait_for_marker(replica, marker, last_commit, timeout):
     while True:
         now = time.time()
         todo = []
-        for e in _objects(replica):
+        for e in _objects(replica, suffix):
             p = e.path
             if p in checked:
                 continue

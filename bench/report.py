@@ -54,21 +54,28 @@ def one_line(r):
     per = ", ".join("%s %.2f" % kv for kv in
                     sorted(r.get("cpu_by_process", {}).items()))
     return ("%s: %.0f tx/s, CPU %.2f s/10k tx (%.2f s: %s), peak RSS %.1f MB"
-            " (Pss %.1f), lag %s, replica %.1f MB, machine busy %.2f cores%s"
+            " (Pss %.1f), lag %s, replica %.1f MB, machine busy %.2f cores%s%s"
             % (
                 r["tool"], r["writer"]["tps"], r["cpu_per_10k"], r["cpu_s"],
                 per,
                 r["peak_rss_kb"] / 1024.0, r["peak_pss_kb"] / 1024.0,
                 "%.0f ms" % (lag * 1e3) if lag is not None else "none",
                 r.get("replica_mb", 0), r.get("machine_busy_cores", 0),
+                ", S3 %.0f requests/h writing, %s idle" % (
+                    r["s3_per_hour"], fmt(r.get("s3_idle_per_hour"), "%.0f"))
+                if "s3_per_hour" in r else "",
                 "; PROBLEMS: " + "; ".join(r["problems"])
                 if r["problems"] else ""))
 
 
-def _workload(lines, runs, name, title, flat):
+def _workload(lines, runs, name, title, flat, base_name=None):
+    """BASE_NAME: the workload whose writer-alone runs are the baseline
+    (default: NAME's own)."""
     by = {t: [r for r in runs if r.get("workload") == name and
               r.get("tool") == t and "writer" in r] for t in TOOLS}
-    base = [r for r in runs if r.get("workload") == name and
+    if not any(by.values()):
+        return
+    base = [r for r in runs if r.get("workload") == (base_name or name) and
             r.get("tool") == "none"]
     lines.append("")
     lines.append(title)
@@ -148,6 +155,26 @@ def _workload(lines, runs, name, title, flat):
     lines.append(row("replica size, MB (info)", cell(rep["walship"], "%.1f"),
                      cell(rep["litestream"], "%.1f"),
                      ratio(med(rep["walship"]), med(rep["litestream"]))))
+    for key, label in (("s3_per_hour", "S3 requests/hour, writing"),
+                       ("s3_idle_per_hour", "S3 requests/hour, idle")):
+        v = {t: col(t, lambda r: r.get(key)) for t in TOOLS}
+        if not any(x is not None for t in TOOLS for x in v[t]):
+            continue
+        mw, ml = med(v["walship"]), med(v["litestream"])
+        lines.append(row(label, cell(v["walship"], "%.0f"),
+                         cell(v["litestream"], "%.0f"), ratio(mw, ml),
+                         "ratio <= 0.50", mw <= 0.5 * ml
+                         if mw is not None and ml is not None else None))
+    ops = {}
+    for t in TOOLS:
+        for r in by[t]:
+            for op, n in r.get("s3_requests", {}).items():
+                ops.setdefault(op, {}).setdefault(t, []).append(
+                    n * 3600.0 / r["window_s"])
+    for op in sorted(ops):
+        lines.append(row("  %s/hour, writing" % op.upper(),
+                         cell(ops[op].get("walship", []), "%.0f"),
+                         cell(ops[op].get("litestream", []), "%.0f")))
     pids = {t: col(t, lambda r: r["pids_seen"]) for t in TOOLS}
     lines.append(row("processes seen (restarts add)", cell(pids["walship"],
                      "%d"), cell(pids["litestream"], "%d")))
@@ -155,8 +182,9 @@ def _workload(lines, runs, name, title, flat):
 
 def _restore(lines, r):
     lines.append("")
-    lines.append("RESTORE (%.0f MB database, directory replica)"
-                 % (r.get("db_bytes", 0) / 1e6))
+    lines.append("RESTORE (%.0f MB database, %s replica)"
+                 % (r.get("db_bytes", 0) / 1e6, "S3 (s3rver)"
+                    if r["workload"] == "s3-restore" else "directory"))
     lines.append("  %-30s %-22s %-22s %-6s %-16s %s" % (
         "", "walship", "litestream", "ratio", "target", ""))
 
@@ -224,6 +252,15 @@ def render(meta, runs):
     for r in runs:
         if r.get("workload") == "restore":
             _restore(lines, r)
+    _workload(lines, runs, "s3-steady", "S3 STEADY (%d tx/s x 10 rows, %d s;"
+              " then %d s idle; s3rver on 127.0.0.1)" % (
+                  meta["steady_rate"], meta["steady_secs"],
+                  meta.get("idle_secs", 0)), False, "steady")
+    _workload(lines, runs, "s3-flat", "S3 FLAT-OUT (one writer, 10 rows/tx,"
+              " %d s)" % meta["flat_secs"], True, "flat")
+    for r in runs:
+        if r.get("workload") == "s3-restore":
+            _restore(lines, r)
     probs = [(r.get("tool", r.get("workload")), r.get("workload"),
               r.get("rep", 0), p) for r in runs for p in r.get("problems", [])]
     lines.append("")
@@ -233,10 +270,10 @@ def render(meta, runs):
     lines.append("")
     lines.append("RUNS")
     for r in runs:
-        if r.get("workload") == "restore":
+        if r.get("workload") in ("restore", "s3-restore"):
             for x in r["restores"]:
-                lines.append("  restore #%d %s <- %s replica: %s" % (
-                    x["rep"] + 1, x["restorer"], x["replica"],
+                lines.append("  %s #%d %s <- %s replica: %s" % (
+                    r["workload"], x["rep"] + 1, x["restorer"], x["replica"],
                     "%.2f s, %.0f MB/s, CPU %s s, max RSS %s MB" % (
                         x["wall_s"], x["mb_s"], fmt(x["cpu_s"], "%.2f"),
                         fmt(x["maxrss_kb"], "%.1f", 1 / 1024.0))
@@ -283,6 +320,12 @@ METHOD
     time (it forks the restore from its own small image).
   Each steady run and the first flat-out run per tool also restore their
     replica with the same tool and compare the table with the database.
+  S3: the same workloads with an S3 replica on a fresh s3rver (Node.js,
+    127.0.0.1) per run; s3rver's own CPU is not counted. Requests are
+    counted at the server (its request log) over the measurement window
+    and, after a steady run, over an idle window with no writes; both are
+    scaled to an hour. The lag probe reads the objects from s3rver's
+    filesystem store, where each object is one file.
   Noise: "machine busy" in RUNS is the busy CPU of the whole machine over
     the window (/proc/stat): the writer, the replicator, this harness and
     anything else running; on 2 CPUs other work shows up there."""

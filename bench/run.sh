@@ -1,12 +1,14 @@
 #!/bin/bash
 # make bench: walship against Litestream v0.3.13 on the same workloads,
-# side by side (steady writes, flat-out writes, restore of a large database).
+# side by side (steady writes, flat-out writes, restore of a large database),
+# on directory replicas and then on S3 replicas (s3rver).
 # The table is printed at the end and written to bench/results.txt.
 #
 #   BENCH_QUICK=1  one repetition of shorter workloads (about 2 minutes)
 #   BENCH_REPS=N   repetitions (default 3, quick 1)
 #   BENCH_KEEP=DIR copy the replicator log of any run with a problem to DIR
 #   BENCH_JSON=F   also write every run's raw figures to F as JSON
+#   BENCH_ONLY=dir|s3  only the directory or only the S3 workloads
 #
 # Everything runs in a fresh temporary directory, removed at the end; every
 # process started gets its own session and is killed on exit, on success or

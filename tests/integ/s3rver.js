@@ -233,6 +233,23 @@ async function missingFeatures(ctx, next) {
   return next();
 }
 
+// S3RVER_REQUEST_LOG=FILE: one line per request, "MS METHOD URL" and
+// then every x-amz-server-side-encryption* header as NAME=VALUE, for
+// counting requests (make bench) and checking what reached the server.
+const requestLog = process.env.S3RVER_REQUEST_LOG
+  ? fs.openSync(process.env.S3RVER_REQUEST_LOG, 'a')
+  : null;
+async function logRequest(ctx, next) {
+  if (requestLog !== null) {
+    const sse = Object.entries(ctx.req.headers)
+      .filter(([k]) => k.startsWith('x-amz-server-side-encryption'))
+      .map(([k, v]) => ' ' + k + '=' + v)
+      .join('');
+    fs.writeSync(requestLog, `${Date.now()} ${ctx.method} ${ctx.url}${sse}\n`);
+  }
+  return next();
+}
+
 const [port, dir, ...buckets] = process.argv.slice(2);
 if (!port || !dir) {
   console.error('usage: node s3rver.js PORT DIR [BUCKET...]');
@@ -246,7 +263,7 @@ const server = new S3rver({
   silent: false,
   configureBuckets: buckets.map(name => ({ name })),
 });
-server.middleware.unshift(verifySigV4, missingFeatures);
+server.middleware.unshift(logRequest, verifySigV4, missingFeatures);
 server
   .run()
   .then(() => console.log('ready'))
