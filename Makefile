@@ -101,6 +101,9 @@ UNIT_table    := $(O)/common/table.o
 UNIT_supervisor := $(addprefix $(O)/supervisor/,child_fsm.o spawn.o \
 	rundir.o statusmsg.o) $(O)/common/child.o $(O)/common/proctitle.o \
 	$(O)/common/log.o
+UNIT_report   := $(addprefix $(O)/supervisor/,metrics_text.o status_file.o \
+	statusmsg.o child_fsm.o spawn.o) $(O)/common/child.o \
+	$(O)/common/proctitle.o $(O)/common/io.o $(O)/common/log.o
 UNIT_sqlitewal := $(O)/sqlitewal/sqlitewal.o
 UNIT_msg      := $(O)/ipc/msg.o
 UNIT_nnev     := $(O)/ipc/nnev.o $(O)/ipc/msg.o $(O)/ipc/endpoints.o \

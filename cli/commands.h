@@ -16,6 +16,7 @@ struct cfg;
 int cmd_databases(int argc, char **argv);
 int cmd_generations(int argc, char **argv);
 int cmd_snapshots(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 int cmd_wal(int argc, char **argv);
 int cmd_replicate(int argc, char **argv);
 int cmd_restore(int argc, char **argv);

@@ -25,6 +25,8 @@ static const struct command commands[] = {
 	{ "restore", cmd_restore, "recovers database backup from a replica" },
 	{ "snapshots", cmd_snapshots,
 	    "list available snapshots for a database" },
+	{ "status", cmd_status,
+	    "reports the running replication, non-zero when unhealthy" },
 	{ "version", cmd_version, "prints the binary version" },
 	{ "wal", cmd_wal, "list available WAL files for a database" },
 };

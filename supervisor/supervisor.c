@@ -63,6 +63,7 @@ struct sv {
 	enum sv_phase phase;
 	bool killed;		/* some child needed SIGKILL */
 	struct sv_status *status;
+	struct sv_report *report;
 	char *config;		/* absolute: children may chdir */
 };
 
@@ -207,6 +208,7 @@ child_exited(struct sv *sv, struct child *c, int wstatus)
 	LOG_CHILD(asked ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "child exited", c,
 	    KV_S("status", why));
 	c->pid = 0;
+	c->status_len = 0;
 	child_event(sv, c, CHILD_EV_EXIT, wstatus);
 }
 
@@ -316,8 +318,19 @@ sv_on_status(struct sv *sv, const struct msg *m)
 		    KV_U("db_id", m->db_id));
 		return;
 	}
+	if (m->payload_len <= sizeof(c->status)) {
+		memcpy(c->status, m->payload, m->payload_len);
+		c->status_len = m->payload_len;
+	}
 	if (m->flags & MSG_F_READY)
 		child_event(sv, c, CHILD_EV_READY, 0);
+}
+
+struct child *
+sv_children(struct sv *sv, size_t *n)
+{
+	*n = sv->nchildren;
+	return sv->children;
 }
 
 /* fds 0-2 open, so that no later descriptor (the children's stdin
@@ -361,10 +374,13 @@ build_children(struct sv *sv, const struct cfg *cfg, const char *config,
 			c->role = r == 0 ? SV_WALREADER : SV_UPLOADER;
 			c->db_id = (uint32_t)d;
 			c->db_path = cfg->dbs[d].path;
+			c->meta_path = cfg->dbs[d].meta_path;
 			if (r > 0) {
 				c->replica_id = (uint32_t)(r - 1);
 				c->replica_name =
 				    cfg->dbs[d].replicas[r - 1].name;
+				c->replica_type = cfg_replica_type_name(
+				    cfg->dbs[d].replicas[r - 1].type);
 			}
 			c->sv = sv;
 			child_fsm_init(&c->fsm,
@@ -427,6 +443,7 @@ setup_events(struct sv *sv)
 static void
 teardown(struct sv *sv)
 {
+	sv_report_close(sv->report);
 	sv_status_close(sv->status);
 	for (size_t i = 0; i < sv->nchildren; i++) {
 		if (sv->children[i].timer != NULL)
@@ -485,7 +502,8 @@ supervisor_run(struct cfg *cfg, const char *config_path, bool expand_env)
 		log_error("cannot set up the event loop");
 		goto out;
 	}
-	if ((sv.status = sv_status_open(&sv, sv.rundir)) == NULL)
+	if ((sv.status = sv_status_open(&sv, sv.rundir)) == NULL ||
+	    (sv.report = sv_report_open(&sv, cfg->addr)) == NULL)
 		goto out;
 	log_info("supervisor started", KV_S("config", sv.config),
 	    KV_S("rundir", sv.rundir), KV_U("children", sv.nchildren));

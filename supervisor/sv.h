@@ -19,6 +19,9 @@
 
 #include "child_fsm.h"
 
+/* Room for a child's status payload (ipc/msg.h MSG_MAX_STATUS). */
+#define MSG_STATUS_CAP 4096
+
 struct event;
 struct msg;
 struct sv;
@@ -46,6 +49,13 @@ struct child {
 	char *argv[SV_MAX_ARGV];
 	char db_id_s[16];
 	char replica_id_s[16];
+	const char *meta_path;	/* borrowed from the cfg */
+	const char *replica_type; /* "file", "s3"; NULL for a walreader */
+	/* The running instance's last MSG_STATUS payload ("key=value\n"
+	 * lines, validated by ipc/), for the metrics and the status file;
+	 * status_len 0 until it reports, and again after it exits. */
+	char status[MSG_STATUS_CAP];
+	size_t status_len;
 };
 
 const char *sv_role_name(enum sv_role role);
@@ -116,6 +126,41 @@ struct child *sv_status_sender(struct child *children, size_t n,
 struct sv_status *sv_status_open(struct sv *sv, const char *rundir);
 /* Unregisters and closes; NULL is a no-op. */
 void sv_status_close(struct sv_status *st);
+
+/* report.c: the metrics listener (cfg addr:) and the status files. */
+struct sv_report;
+struct cfg;
+/*
+ * Starts serving /metrics on ADDR (NULL or "": no listener; an empty host
+ * means 127.0.0.1) and writing each database's status file every
+ * SV_REPORT_EVERY_S. NULL on error (logged).
+ */
+struct sv_report *sv_report_open(struct sv *sv, const char *addr);
+void sv_report_close(struct sv_report *r);
+
+/* metrics_text.c: the Prometheus text of CHILDREN[N] into OUT. */
+struct evbuffer;
+int sv_metrics_render(struct evbuffer *out, const struct child *children,
+    size_t n);
+
+/* status_file.c */
+#define SV_STATUS_FILE "walship/status"	/* under a database's meta dir */
+#define SV_REPORT_EVERY_S 2
+/*
+ * The status file of database DB_ID among CHILDREN[N] into OUT:
+ * "walship-status 1", supervisor_pid=, updated_unix=, then for each of
+ * the database's children a block starting with component= (and
+ * replica=), state=, restarts=, up_seconds=, followed by its last status
+ * payload. Returns 0, or -1 when OUT is too small.
+ */
+int sv_status_file_render(char *out, size_t len, const struct child *children,
+    size_t n, uint32_t db_id, pid_t pid, int64_t wall_ns, int64_t mono_ns);
+/* Writes it to META/walship/status (tmp + rename) when META/walship
+ * exists; -1 with errno otherwise. */
+int sv_status_file_write(const char *meta, const char *text);
+
+/* supervisor.c: the children, for report.c. */
+struct child *sv_children(struct sv *sv, size_t *n);
 
 /* supervisor.c: a decoded MSG_STATUS from some child. */
 void sv_on_status(struct sv *sv, const struct msg *m);

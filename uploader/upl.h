@@ -363,7 +363,7 @@ struct upl_s3;
 struct s3client_stats;
 
 #define UPL_CHUNK (1024 * 1024)		/* shadow bytes read at a time */
-#define UPL_STATUS_EVERY_NS (5 * 1000000000LL)
+#define UPL_STATUS_EVERY_NS (2 * 1000000000LL)
 #define UPL_ASK_AGAIN_NS (30 * 1000000000LL) /* unanswered snapshot asks */
 #define UPL_BACKOFF_MAX_NS (60 * 1000000000LL)
 #define UPL_STOP_TIMEOUT_S 10		/* final upload at SIGTERM */
@@ -417,6 +417,8 @@ struct upl {
 	char last_why[UPL_WHY_LEN];
 
 	uint64_t uploads, upload_errors, bytes;
+	int64_t last_ok_wall_ns;	/* the last object written; 0 = none */
+	char last_error[256];	/* one line, "" after a success */
 	int64_t last_status_ns;
 	bool ready_sent;
 	bool stopping;

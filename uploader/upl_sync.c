@@ -128,9 +128,14 @@ end_plan(struct upl *u)
 	}
 }
 
+/* An upload pass failed for WHY (one line is kept for the status). */
 static void
-failed(struct upl *u)
+failed(struct upl *u, const char *why)
 {
+	snprintf(u->last_error, sizeof(u->last_error), "%s", why);
+	for (char *p = u->last_error; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
 	u->fails++;
 	u->upload_errors++;
 	int64_t d = NS_PER_SEC << (u->fails < 7 ? u->fails - 1 : 6);
@@ -174,7 +179,7 @@ upl_position_failed(struct upl *u, const char *gen, const char *err)
 	if (!u->finding)
 		return;
 	u->finding = false;
-	failed(u);
+	failed(u, err);
 	if (u->stopping)
 		finish_stop(u);
 }
@@ -290,7 +295,7 @@ upl_sync(struct upl *u)
 		return;
 	if (upl_view_load(&v, u->db->meta_path, u->have_view ? &u->view :
 	    NULL) < 0) {
-		failed(u);
+		failed(u, "cannot read the shadow log");
 		goto out;
 	}
 	upl_view_free(&u->view);
@@ -301,7 +306,7 @@ upl_sync(struct upl *u)
 		if (r > 0)
 			return; /* upl_position_known kicks when done */
 		if (r < 0) {
-			failed(u);
+			failed(u, "cannot read the replica position");
 			goto out;
 		}
 	}
@@ -310,7 +315,7 @@ upl_sync(struct upl *u)
 		    u->dir_mode) < 0) {
 			log_error("cannot persist replica position",
 			    KV_S("path", u->pos_path), KV_ERR());
-			failed(u);
+			failed(u, "cannot persist the replica position");
 			goto out;
 		}
 		u->pos_dirty = false;
@@ -355,6 +360,8 @@ step_done(struct upl *u, const struct upl_step *s, uint64_t bytes,
 	u->uploads++;
 	u->bytes += bytes;
 	u->fails = 0;
+	u->last_ok_wall_ns = wall_ns();
+	u->last_error[0] = '\0';
 	u->pos = s->after;
 	if (s->kind == UPL_STEP_SNAPSHOT) {
 		u->snap_wanted = false;
@@ -410,12 +417,12 @@ upl_step_end(struct upl *u, int rc, int e, enum upl_fault f, uint64_t bytes,
 			    KV_S("position", pos_str(ps, sizeof(ps),
 			    u->plan.gen, s->index, s->from)), KV_ERRS(err));
 		} else if (f == UPL_FAULT_LOCAL) {
-			failed(u);
+			failed(u, err);
 			log_warn("cannot read shadow log", KV_S("position",
 			    pos_str(ps, sizeof(ps), u->plan.gen, s->index,
 			    s->from)), KV_ERRS(err));
 		} else {
-			failed(u);
+			failed(u, err);
 			log_warn("cannot write replica object", KV_S("path",
 			    step_obj_name(u, s, key, sizeof(key))),
 			    KV_U("errors", u->upload_errors),
@@ -429,7 +436,7 @@ upl_step_end(struct upl *u, int rc, int e, enum upl_fault f, uint64_t bytes,
 	}
 	step_done(u, s, bytes, upl_now_ns() - u->step_t0);
 	if (u->pos_dirty) {
-		failed(u);
+		failed(u, "cannot persist the replica position");
 		end_plan(u);
 		if (u->stopping)
 			finish_stop(u);
@@ -545,12 +552,15 @@ upl_heartbeat(struct upl *u)
 	    "pid=%ld\nrole=uploader\nreplica-id=%" PRIu32 "\n"
 	    "generation=%s\nindex=%" PRIu32 "\noffset=%" PRIu64 "\n"
 	    "lag_seconds=%" PRId64 ".%03" PRId64 "\nuploads=%" PRIu64 "\n"
-	    "upload_errors=%" PRIu64 "\nbytes=%" PRIu64 "\n",
+	    "upload_errors=%" PRIu64 "\nbytes=%" PRIu64 "\n"
+	    "last_upload_unix=%" PRId64 ".%03" PRId64 "\nlast_error=%s\n",
 	    (long)getpid(), u->replica_id,
 	    u->pos.gen[0] ? u->pos.gen : "none", u->pos.index, u->pos.offset,
 	    (int64_t)(lag / NS_PER_SEC), (int64_t)(lag % NS_PER_SEC / 1000000),
 	    u->uploads,
-	    u->upload_errors, u->bytes);
+	    u->upload_errors, u->bytes,
+	    (int64_t)(u->last_ok_wall_ns / NS_PER_SEC),
+	    (int64_t)(u->last_ok_wall_ns % NS_PER_SEC / 1000000), u->last_error);
 	if (u->s3 != NULL && n > 0 && (size_t)n < sizeof(body)) {
 		/* Requests per operation (attempts, retries included). */
 		const struct s3client_stats *st = upl_s3_stats(u);

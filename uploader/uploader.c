@@ -129,7 +129,7 @@ parse_args(struct upl *u, int argc, char **argv)
 }
 
 /* Files and directories on the replica get the database's mode and owner,
- * as Litestream does. */
+ * as Litestream does; so does the position file, for every replica type. */
 static void
 replica_modes(struct upl *u)
 {
@@ -151,7 +151,9 @@ replica_modes(struct upl *u)
 		*(slash == dir ? slash + 1 : slash) = '\0';
 	if (slash != NULL && stat(dir, &st) == 0)
 		u->dir_mode = st.st_mode & 0777;
-	file_client_set_owner(u->client, u->file_mode, u->dir_mode, uid, gid);
+	if (u->client != NULL)
+		file_client_set_owner(u->client, u->file_mode, u->dir_mode,
+		    uid, gid);
 }
 
 static void
@@ -285,8 +287,8 @@ uploader_main(int argc, char **argv)
 			cfg_free(u.cfg);
 			return CHILD_EXIT_CONFIG;
 		}
-		replica_modes(&u);
 	}
+	replica_modes(&u);
 	if (upl_pos_path(u.pos_path, sizeof(u.pos_path), u.db->meta_path,
 	    u.rep->name) < 0)
 		fatalx("meta path too long", KV_S("path", u.db->meta_path));

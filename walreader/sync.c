@@ -241,7 +241,8 @@ checkpoint(struct wr *w, int wait_ms)
 {
 	struct ckpt_vfs_hooks hooks = { hook_write_locked, hook_write_unlocked,
 		w };
-	int64_t deadline = wr_now_ns() + (int64_t)wait_ms * 1000000;
+	int64_t t0 = wr_now_ns();
+	int64_t deadline = t0 + (int64_t)wait_ms * 1000000;
 	int nlog = 0, nckpt = 0, rc;
 
 	w->ckpt_locked = false;
@@ -263,6 +264,7 @@ checkpoint(struct wr *w, int wait_ms)
 		w->ckpt_backoff_ns = 0;
 		w->ckpt_not_before_ns = 0;
 		w->checkpoints++;
+		w->checkpoint_ns += (uint64_t)(w->last_ckpt_ns - t0);
 		/* The database file just changed under the pin: record it
 		 * now, not at the next sync, so a kill in between does not
 		 * cost a new generation at start-up. */
@@ -387,6 +389,8 @@ wr_sync(struct wr *w)
 		fatalx("shadow log write failed; restarting from durable state");
 	if (st == SHADOW_NEED_GENERATION && new_generation(w, reason) < 0)
 		fatalx("cannot start a new generation");
+	w->syncs++;
+	w->last_sync_wall_ns = wall_ns();
 	int wait_ms = checkpoint_wait_ms(w);
 	if (wait_ms > 0 && wr_now_ns() >= w->ckpt_not_before_ns)
 		checkpoint(w, wait_ms);

@@ -69,6 +69,9 @@ struct wr {
 	uint64_t generations;
 	uint64_t sends_dropped;
 	uint64_t replicas_broken;
+	uint64_t checkpoint_ns;  /* time spent in checkpoints that succeeded */
+	uint64_t syncs;
+	int64_t last_sync_wall_ns; /* end of the last pass that copied */
 };
 
 int64_t wr_now_ns(void);

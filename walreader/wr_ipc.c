@@ -141,7 +141,9 @@ wr_send_status(struct wr *w)
 	    "pid=%ld\nrole=walreader\n"
 	    "generation=%s\nindex=%u\noffset=%llu\nwal_bytes=%llu\n"
 	    "checkpoints=%llu\ncheckpoint_busy=%llu\ngenerations=%llu\n"
-	    "sends_dropped=%llu\n",
+	    "sends_dropped=%llu\nreplicas_broken=%llu\nshadow_bytes=%llu\n"
+	    "checkpoint_seconds=%llu.%03llu\nsyncs=%llu\n"
+	    "last_sync_unix=%lld.%03lld\n",
 	    (long)getpid(), w->open && w->shadow.gen[0] ? w->shadow.gen : "none",
 	    w->open ? w->shadow.index : 0,
 	    (unsigned long long)(w->open ? w->shadow.size : 0),
@@ -149,7 +151,14 @@ wr_send_status(struct wr *w)
 	    (unsigned long long)w->checkpoints,
 	    (unsigned long long)w->checkpoint_busy,
 	    (unsigned long long)w->generations,
-	    (unsigned long long)w->sends_dropped);
+	    (unsigned long long)w->sends_dropped,
+	    (unsigned long long)w->replicas_broken,
+	    (unsigned long long)(w->open ? shadow_bytes(&w->shadow) : 0),
+	    (unsigned long long)(w->checkpoint_ns / NS_PER_SEC),
+	    (unsigned long long)(w->checkpoint_ns % NS_PER_SEC / 1000000),
+	    (unsigned long long)w->syncs,
+	    (long long)(w->last_sync_wall_ns / NS_PER_SEC),
+	    (long long)(w->last_sync_wall_ns % NS_PER_SEC / 1000000));
 	struct msg m = {
 		.type = MSG_STATUS,
 		.db_id = w->db_id,

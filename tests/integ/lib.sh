@@ -249,3 +249,19 @@ start_faultproxy() {
 		fail "fault proxy did not start: $(tail -5 "$T/$name.log")"
 	PROXY_ENDPOINT="http://127.0.0.1:$port"
 }
+
+# s3_replica_yaml NAME PATH SYNC_INTERVAL [ENDPOINT]: a `replicas:` entry
+# (at the indentation of a dbs[].replicas list) for PATH in bucket bkt of
+# the last start_s3rver, or of ENDPOINT.
+s3_replica_yaml() {
+	cat <<YML
+      - name: $1
+        type: s3
+        bucket: bkt
+        path: $2
+        endpoint: ${4:-$S3_ENDPOINT}
+        region: us-east-1
+        force-path-style: true
+        sync-interval: $3
+YML
+}

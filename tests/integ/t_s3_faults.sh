@@ -25,14 +25,7 @@ dbs:
   - path: $DB
     monitor-interval: 100ms
     replicas:
-      - name: s3
-        type: s3
-        bucket: bkt
-        path: app
-        endpoint: $2
-        region: us-east-1
-        force-path-style: true
-        sync-interval: 300ms
+$(s3_replica_yaml s3 app 300ms "$2")
 YML
 }
 s3_config "$T/w.yml" "$REPLICATE_ENDPOINT"

@@ -15,14 +15,7 @@ dbs:
   - path: $DB
     monitor-interval: 100ms
     replicas:
-      - name: s3
-        type: s3
-        bucket: bkt
-        path: app
-        endpoint: $S3_ENDPOINT
-        region: us-east-1
-        force-path-style: true
-        sync-interval: 200ms
+$(s3_replica_yaml s3 app 200ms)
 YML
 # gens: the generations on the bucket, from s3rver's directory (a listing
 # would lag).
