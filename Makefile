@@ -119,8 +119,8 @@ S3_OBJS := $(addprefix $(O)/s3/,s3sync.o s3client.o s3req.o s3ops.o \
 	s3list.o s3multipart.o s3err.o s3xml.o s3addr.o s3policy.o s3hash.o \
 	sigv4.o)
 REPLICA_CLIENT_OBJS := $(addprefix $(O)/replica/,client.o client_open.o \
-	file_client.o layout.o s3_replica.o s3_keys.o) $(S3_OBJS) \
-	$(O)/common/log.o
+	file_client.o layout.o s3_replica.o s3_keys.o age_client.o) $(S3_OBJS) \
+	$(AGE_OBJS) $(O)/common/log.o
 UNIT_file_client := $(REPLICA_CLIENT_OBJS)
 UNIT_s3_keys  := $(addprefix $(O)/replica/,s3_keys.o layout.o client.o)
 UNIT_restore  := $(addprefix $(O)/replica/,restore.o client.o file_client.o \
@@ -129,7 +129,8 @@ UNIT_restore  := $(addprefix $(O)/replica/,restore.o client.o file_client.o \
 UNIT_uploader := $(addprefix $(O)/uploader/,upl_pos.o upl_plan.o upl_view.o \
 	upl_buf.o upl_store.o upl_sync.o upl_ipc.o upl_s3.o upl_spool.o \
 	upl_scan.o) $(addprefix $(O)/replica/,\
-	client.o file_client.o layout.o lz4frame.o) $(addprefix $(O)/ipc/,\
+	client.o file_client.o layout.o lz4frame.o age_client.o) $(AGE_OBJS) \
+	$(addprefix $(O)/ipc/,\
 	nnev.o msg.o endpoints.o) $(O)/sqlitewal/sqlitewal.o $(O)/common/log.o \
 	$(O)/common/io.o $(S3_OBJS)
 UNIT_upl_scan := $(addprefix $(O)/uploader/,upl_scan.o upl_spool.o upl_pos.o) \
@@ -140,7 +141,7 @@ UNIT_walreader_ckpt := $(O)/walreader/ckpt_vfs.o $(O)/walreader/dbconn.o \
 	$(O)/common/io.o
 UNIT_config   := $(addprefix $(O)/config/,config.o duration.o envexpand.o \
 	replica_url.o url_parse.o bytesize.o paths.o diag.o node.o value.o \
-	parse.o resolve.o print.o) $(O)/common/log.o
+	parse.o resolve.o print.o age_check.o) $(AGE_OBJS) $(O)/common/log.o
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
 UNIT_NAMES := $(UNIT_SRCS:tests/unit/%_test.c=%)
