@@ -539,10 +539,15 @@ TEST(tamper_every_region)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct buf pt = { 0 };
-		ct.p[cases[i].at] ^= 0x01;
+		uint8_t was = ct.p[cases[i].at];
+		/* In the base64 of the header, another base64 character. */
+		if (cases[i].at > 22 && cases[i].at < hl)
+			ct.p[cases[i].at] = was == 'A' ? 'B' : 'A';
+		else
+			ct.p[cases[i].at] ^= 0x01;
 		enum age_status st = decrypt_buf(&k, &ct, &pt, err,
 		    sizeof(err));
-		ct.p[cases[i].at] ^= 0x01;
+		ct.p[cases[i].at] = was;
 		if (st != cases[i].want || pt.len > cases[i].released)
 			TEST_FAIL_("byte %zu: got %s (%s), released %zu",
 			    cases[i].at, status_name(st), err, pt.len);
