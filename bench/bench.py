@@ -13,6 +13,12 @@ its log goes to a file. Workloads:
             replicated by each tool until its replica holds it, then
             restored by each tool from its own replica and from the other
             tool's replica
+  age       client-side encryption: walship with an age: block, walship
+            without, and Litestream with its age: block, each on the steady
+            workload (CPU per 10,000 transactions) and on a restore of the
+            big database (MB/s). On by default; off in quick mode unless
+            BENCH_AGE=1. BENCH_AGE_ONLY=1 runs it alone; BENCH_AGE_SECS and
+            BENCH_AGE_MB shorten it further.
 
 and then the same three with an S3 replica on s3rver (s3store.py), where
 the steady run is followed by an idle window, and the S3 requests of
@@ -67,6 +73,14 @@ STEADY_LAG_TIMEOUT = 30
 FLAT_LAG_TIMEOUT = 60 if QUICK else 120
 # BENCH_ONLY=dir|s3: only the directory or only the S3 workloads.
 ONLY = os.environ.get("BENCH_ONLY", "")
+AGE = os.environ.get("BENCH_AGE", "0" if QUICK else "1") not in ("", "0")
+AGE_ONLY = os.environ.get("BENCH_AGE_ONLY", "") not in ("", "0")
+AGE_SECS = float(os.environ.get("BENCH_AGE_SECS", STEADY_SECS))
+AGE_MB = float(os.environ.get("BENCH_AGE_MB", RESTORE_MB))
+# The throw-away test key of the age sample (never protects anything).
+AGE_KEY = os.path.join(ROOT, "tests", "unit", "age_vectors",
+                       "litestream-sample", "key.txt")
+AGE_RECIPIENT = "age14e83rlkg37j0qgtl8c2g30yr585z5nng588eyqw8rjmlp4ael9mqd98p8w"
 # BENCH_KEEP=DIR: copy the log of every run that had a problem into DIR.
 KEEP = os.environ.get("BENCH_KEEP", "")
 
@@ -131,16 +145,17 @@ def new_db(path):
     c.close()
 
 
-def write_config(path, db, replica, store=None, s3_path=s3store.PREFIX):
-    """A config replicating DB to the directory REPLICA, or to STORE (an
-    s3store.Store) at S3_PATH when given."""
+def write_config(path, db, replica, extra="", store=None,
+                 s3_path=s3store.PREFIX):
+    """A config replicating DB to the directory REPLICA (EXTRA appended to
+    its entry), or to STORE (an s3store.Store) at S3_PATH when given."""
     with open(path, "w") as f:
         f.write("dbs:\n  - path: %s\n    replicas:\n" % db)
         if store is not None:
             f.write(store.config(s3_path))
         else:
             f.write("      - type: file\n        path: %s\n"
-                    "        sync-interval: 1s\n" % replica)
+                    "        sync-interval: 1s\n%s" % (replica, extra))
 
 
 def table_sig(db):
@@ -266,7 +281,7 @@ def replicated_run(tool, workload, secs, rate, verify, s3=False):
         if s3:
             store = s3store.Store(d, spawn, reap)
             replica, suffix = store.replica_dir(), s3store.OBJECT_SUFFIX
-        write_config(cfg, db, replica, store)
+        write_config(cfg, db, replica, store=store)
         p = spawn([TOOLS[tool], "replicate", "-config", cfg], log_path)
         sampler = proctree.Sampler(p.pid)
         sampler.start()
@@ -438,7 +453,7 @@ def restore_bench(s3=False):
             if store is not None:
                 replica = store.replica_dir(tool)
             cfg = os.path.join(td, "config.yml")
-            write_config(cfg, db, replica, store, tool)
+            write_config(cfg, db, replica, store=store, s3_path=tool)
             cfgs[tool] = (cfg, db)
             res["initial"][tool] = initial_sync(tool, cfg, replica, td, res,
                                                 suffix)
@@ -475,6 +490,127 @@ def restore_bench(s3=False):
         if store is not None:
             store.stop()
         shutil.rmtree(d, ignore_errors=True)
+    return res
+
+
+# ---- age: encrypted replicas ---------------------------------------------
+
+AGE_VARIANTS = [("walship", False), ("walship", True), ("litestream", True)]
+
+
+def age_block(tool, enc, keyfile):
+    """The replica's age: lines: walship reads its identity from a key
+    file, Litestream v0.3.13 only takes key strings."""
+    if not enc:
+        return ""
+    if tool == "walship":
+        return ("        age:\n          recipients: [%s]\n"
+                "          identity-file: %s\n" % (AGE_RECIPIENT, keyfile))
+    with open(keyfile) as f:
+        ident = [x.strip() for x in f if x.startswith("AGE-SECRET-KEY-1")][0]
+    return ("        age:\n          identities: [%s]\n"
+            "          recipients: [%s]\n" % (ident, AGE_RECIPIENT))
+
+
+def age_label(tool, enc):
+    return "%s%s" % (tool, " age" if enc else "")
+
+
+def age_steady(tool, enc, keyfile, res):
+    """The steady workload on an (encrypted) replica: the tree's CPU from
+    the writer's start until two sync intervals after its end, and a check
+    that the tool's own restore gives the database back."""
+    d = os.path.join(WORK, "run")
+    os.makedirs(d)
+    db = os.path.join(d, "app.db")
+    replica = os.path.join(d, "replica")
+    cfg = os.path.join(d, "config.yml")
+    log_path = os.path.join(d, tool + ".log")
+    label = age_label(tool, enc)
+    new_db(db)
+    write_config(cfg, db, replica, age_block(tool, enc, keyfile))
+    p = spawn([TOOLS[tool], "replicate", "-config", cfg], log_path)
+    sampler = proctree.Sampler(p.pid)
+    sampler.start()
+    try:
+        if not wait_until(lambda: has_snapshot(replica), 30):
+            res["problems"].append("%s: no snapshot after 30 s" % label)
+            return
+        s0 = sampler.sample_now()
+        w = run_writer(db, AGE_SECS, STEADY_RATE,
+                       os.path.join(d, "writer.log"))
+        time.sleep(2 * SYNC_INTERVAL)
+        s1 = sampler.sample_now()
+        res["steady"][label] = {
+            "tx": w["tx"], "cpu_s": s1[1] - s0[1],
+            "cpu_per_10k": (s1[1] - s0[1]) * 10000.0 / max(1, w["tx"]),
+            "peak_rss_kb": sampler.peak()[0]}
+    finally:
+        sampler.stop()
+        rc, _ = stop_tool(p)
+        if rc not in (0, None):
+            res["problems"].append("%s exit status %s" % (label, rc))
+        bad = log_problems(log_path)
+        if bad:
+            res["problems"].append("%s: %s" % (label, bad[0][:300]))
+    out = os.path.join(d, "out.db")
+    rc, _, _, _ = restore(tool, cfg, db, out, os.path.join(d, "r.log"))
+    if rc != 0 or table_sig(out) != table_sig(db):
+        res["problems"].append("%s: its restore does not match (exit %d)"
+                               % (label, rc))
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def age_restore(keyfile, res):
+    """The big database replicated by each variant, then restored by the
+    same tool: MB/s of the restored file over the wall time."""
+    d = os.path.join(WORK, "age-restore")
+    os.makedirs(d)
+    try:
+        src = os.path.join(d, "src.db")
+        size = build_big_db(src, AGE_MB * 1000 * 1000)
+        want = table_sig(src)
+        res["db_bytes"] = size
+        for tool, enc in AGE_VARIANTS:
+            label = age_label(tool, enc)
+            td = os.path.join(d, label.replace(" ", "-"))
+            os.makedirs(td)
+            db = os.path.join(td, "app.db")
+            shutil.copyfile(src, db)
+            replica = os.path.join(td, "replica")
+            cfg = os.path.join(td, "config.yml")
+            write_config(cfg, db, replica, age_block(tool, enc, keyfile))
+            initial_sync(tool, cfg, replica, td, res)
+            out = os.path.join(td, "out.db")
+            rc, wall, cpu, _ = restore(tool, cfg, db, out,
+                                       os.path.join(td, "r.log"))
+            if rc != 0 or table_sig(out) != want:
+                res["problems"].append("%s: restore failed or differs "
+                                       "(exit %d): %s" % (
+                                           label, rc,
+                                           tail(os.path.join(td, "r.log"))))
+                continue
+            res["restore"][label] = {"wall_s": wall, "cpu_s": cpu,
+                                     "mb_s": os.path.getsize(out) / 1e6 /
+                                     wall}
+            say("age: %s restored %.0f MB in %.2f s" % (label, size / 1e6,
+                                                         wall))
+            shutil.rmtree(td, ignore_errors=True)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def age_bench():
+    res = {"workload": "age", "problems": [], "steady": {}, "restore": {},
+           "secs": AGE_SECS, "mb": AGE_MB}
+    # The key must be private: walship refuses a key file others can read.
+    keyfile = os.path.join(WORK, "age-key.txt")
+    shutil.copyfile(AGE_KEY, keyfile)
+    os.chmod(keyfile, 0o600)
+    for tool, enc in AGE_VARIANTS:
+        say("age: steady, %s" % age_label(tool, enc))
+        age_steady(tool, enc, keyfile, res)
+    age_restore(keyfile, res)
     return res
 
 
@@ -565,6 +701,7 @@ def main():
         if not os.access(path, os.X_OK):
             sys.exit("%s not found at %s" % (t, path))
     meta = {"quick": QUICK, "reps": REPS, "steady_secs": STEADY_SECS,
+            "age": AGE or AGE_ONLY,
             "steady_rate": STEADY_RATE, "flat_secs": FLAT_SECS,
             "restore_mb": RESTORE_MB, "s3_restore_mb": S3_RESTORE_MB,
             "idle_secs": IDLE_SECS, "cpus": os.cpu_count(),
@@ -574,6 +711,9 @@ def main():
     tools = list(TOOLS)
     started = time.time()
     try:
+        if AGE_ONLY:
+            runs.append(guarded("age", "age", age_bench))
+            return
         say("steady: writer alone, %d s at %d tx/s" % (STEADY_SECS,
                                                       STEADY_RATE))
         runs.append(baseline_run("steady", STEADY_SECS, STEADY_RATE))
@@ -608,6 +748,8 @@ def main():
                     say("  " + report.one_line(r))
             runs.append(guarded("restore", pre + "restore", restore_bench,
                                 s3=kind == "s3"))
+        if AGE:
+            runs.append(guarded("age", "age", age_bench))
     except BaseException as e:
         meta["aborted"] = repr(e)
         raise

@@ -230,6 +230,21 @@ def _restore(lines, r):
                          ratio(v["walship"], v["litestream"])))
 
 
+def _age(lines, r):
+    """Client-side encryption: each variant once."""
+    lines.append("")
+    lines.append("AGE (client-side encryption; steady %g s at the steady rate,"
+                 " restore of a %.0f MB database)" % (
+                     r.get("secs", 0), r.get("db_bytes", 0) / 1e6))
+    lines.append("  %-16s %18s %14s" % ("", "CPU s per 10k tx", "restore MB/s"))
+    for label in ("walship", "walship age", "litestream age"):
+        st = r.get("steady", {}).get(label, {})
+        rs = r.get("restore", {}).get(label, {})
+        lines.append("  %-16s %18s %14s" % (
+            label, fmt(st.get("cpu_per_10k"), "%.2f"),
+            fmt(rs.get("mb_s"), "%.0f")))
+
+
 def render(meta, runs):
     lines = []
     lines.append("walship vs Litestream v0.3.13 (%s mode, %d repetition(s),"
@@ -252,6 +267,8 @@ def render(meta, runs):
     for r in runs:
         if r.get("workload") == "restore":
             _restore(lines, r)
+        if r.get("workload") == "age":
+            _age(lines, r)
     _workload(lines, runs, "s3-steady", "S3 STEADY (%d tx/s x 10 rows, %d s;"
               " then %d s idle; s3rver on 127.0.0.1)" % (
                   meta["steady_rate"], meta["steady_secs"],
@@ -270,6 +287,8 @@ def render(meta, runs):
     lines.append("")
     lines.append("RUNS")
     for r in runs:
+        if r.get("workload") == "age":
+            continue  # its section above is the whole of it
         if r.get("workload") in ("restore", "s3-restore"):
             for x in r["restores"]:
                 lines.append("  %s #%d %s <- %s replica: %s" % (

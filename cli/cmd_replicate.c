@@ -58,6 +58,9 @@ cmd_replicate(int argc, char **argv)
 		cfg_free(cfg);
 		return 0;
 	}
+	/* The children read what they need themselves; the supervisor
+	 * holds no credential or key (design.md, privilege table). */
+	cfg_drop_secrets(cfg);
 	status = supervisor_run(cfg, config, !no_expand);
 	cfg_free(cfg);
 	return status;

@@ -54,6 +54,13 @@ struct cfg_ctx {
 	struct cfg *cfg;
 };
 
+/* --- age_check.c: the age: block's keys ----------------------------------- */
+
+/* Checks a replica's age: block (the node AGE, its identities and
+ * recipients lists; any may be NULL): every key must parse. */
+void cfg_check_age(struct cfg_ctx *c, const char *where, yaml_node_t *age,
+    yaml_node_t *identities, yaml_node_t *recipients);
+
 /* --- diag.c: messages ---------------------------------------------------- */
 
 void cfg_error(struct cfg_ctx *c, const yaml_node_t *n, const char *where,

@@ -131,6 +131,30 @@ cfg_replica_clear(struct cfg_replica *r)
 }
 
 void
+cfg_drop_secrets(struct cfg *cfg)
+{
+	char **g[] = { &cfg->secret_access_key };
+
+	for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
+		cfg_free_secret(*g[i]);
+		*g[i] = cfg_xstrdup("");
+	}
+	for (size_t i = 0; i < cfg->ndbs; i++) {
+		for (size_t j = 0; j < cfg->dbs[i].nreplicas; j++) {
+			struct cfg_replica *r = &cfg->dbs[i].replicas[j];
+			char **s[] = { &r->secret_access_key,
+				&r->session_token, &r->account_key,
+				&r->password };
+			for (size_t k = 0; k < sizeof(s) / sizeof(s[0]); k++) {
+				cfg_free_secret(*s[k]);
+				*s[k] = cfg_xstrdup("");
+			}
+			cfg_strlist_free(&r->age_identities, true);
+		}
+	}
+}
+
+void
 cfg_free(struct cfg *cfg)
 {
 	if (cfg == NULL)

@@ -164,6 +164,13 @@ struct cfg *cfg_load(const char *file, bool expand_env, FILE *errs,
 struct cfg *cfg_load_text(const char *name, const char *text, size_t len,
     bool expand_env, FILE *errs, int *nerrors);
 void cfg_free(struct cfg *cfg);
+/*
+ * Wipes and drops every secret of CFG (S3 secret keys and session tokens,
+ * age identities, abs account keys, sftp passwords; they read as "" or an
+ * empty list after), for a process that must not hold them: the
+ * walreader never talks to storage.
+ */
+void cfg_drop_secrets(struct cfg *cfg);
 
 /*
  * The effective config as YAML: fixed key order, defaults filled in,

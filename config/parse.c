@@ -166,6 +166,7 @@ parse_replica(struct cfg_ctx *c, struct cfg_db *db, size_t i, yaml_node_t *n)
 		cfg_walk_map(c, seen[RK_AGE], kw, age_keys, NKEYS(age_keys), r,
 		    age_seen);
 	cfg_resolve_replica(c, where, r, n, seen);
+	cfg_check_age(c, kw, seen[RK_AGE], age_seen[0], age_seen[1]);
 	for (size_t j = 0; j < i; j++) {
 		const struct cfg_replica *o = &db->replicas[j];
 		if (o->name == NULL || r->name == NULL || *r->name == '\0' ||

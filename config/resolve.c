@@ -306,7 +306,9 @@ resolve_sse(struct rctx *x)
 		for (size_t i = 0; i < 3; i++)
 			if (x->seen[keys[i]] != NULL)
 				cfg_warn(x->c, x->seen[keys[i]], at(x, names[i]),
-				    "ignored: only s3 replicas use it");
+				    "ignored: this is S3 server-side "
+				    "encryption and only s3 replicas use it; "
+				    "for client-side encryption use age:");
 		return;
 	}
 	const char *s = node_str(x, RK_SSE, "sse");
@@ -325,8 +327,17 @@ resolve_sse(struct rctx *x)
 			cfg_error(x->c, x->seen[RK_ENCRYPTION],
 			    at(x, "encryption"), "aes256 contradicts sse: "
 			    "aws:kms");
-		else
+		else {
 			r->sse = CFG_SSE_AES256;
+			/* Guides tell operators to write this; Litestream
+			 * v0.3.13 ignores it. Say what it does here, and
+			 * what it does not. */
+			cfg_warn(x->c, x->seen[RK_ENCRYPTION],
+			    at(x, "encryption"), "read as sse: AES256: this "
+			    "is S3 server-side encryption (the store encrypts "
+			    "at rest and can still read the objects); for "
+			    "client-side encryption use age:");
+		}
 	} else if (e != NULL) {
 		cfg_quote(q, sizeof(q), e);
 		cfg_error(x->c, x->seen[RK_ENCRYPTION], at(x, "encryption"),

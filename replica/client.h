@@ -122,7 +122,9 @@ struct replica_client {
 
 /*
  * The client for a configured replica (file, s3: s3_replica.h; gcs, abs and
- * sftp fail with ENOTSUP). Returns NULL with ERR filled. In client_open.c.
+ * sftp fail with ENOTSUP), with its age encryption when it has an age:
+ * block (age_client.h; R must then outlive the client). Returns NULL with
+ * ERR filled. In client_open.c.
  */
 struct replica_client *replica_client_open(const struct cfg_replica *r,
     char *err, size_t errlen);

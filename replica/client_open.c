@@ -8,11 +8,12 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "age_client.h"
 #include "config.h"
 #include "s3_replica.h"
 
-struct replica_client *
-replica_client_open(const struct cfg_replica *r, char *err, size_t errlen)
+static struct replica_client *
+open_storage(const struct cfg_replica *r, char *err, size_t errlen)
 {
 	const char *type = "unknown";
 
@@ -41,4 +42,14 @@ replica_client_open(const struct cfg_replica *r, char *err, size_t errlen)
 	    type);
 	errno = ENOTSUP;
 	return NULL;
+}
+
+struct replica_client *
+replica_client_open(const struct cfg_replica *r, char *err, size_t errlen)
+{
+	struct replica_client *c = open_storage(r, err, errlen);
+
+	if (c != NULL && replica_age_enabled(r))
+		c = age_client_wrap(c, r, err, errlen);
+	return c;
 }

@@ -302,6 +302,12 @@ lz4frame_read(struct lz4frame_reader *r, void *buf, size_t len)
 		size_t dsz = len, ssz = avail;
 		size_t ret = LZ4F_decompress(r->dctx, buf, &dsz,
 		    r->in + r->in_pos, &ssz, NULL);
+		if (LZ4F_isError(ret) && r->nin == 0 && avail >= 19 &&
+		    memcmp(r->in + r->in_pos, "age-encryption.org/", 19) == 0)
+			return reader_fail(r, EBADMSG, "%s", "the object is "
+			    "age-encrypted and this replica has no age "
+			    "identity configured (age.identities or "
+			    "age.identity-file)");
 		if (LZ4F_isError(ret))
 			return reader_fail(r, EBADMSG, "corrupt frame: %s",
 			    LZ4F_getErrorName(ret));

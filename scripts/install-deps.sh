@@ -7,10 +7,11 @@ set -eu
 cd "$(dirname "$0")/.."
 
 # libexpat parses S3's XML, libseccomp builds the per-role syscall filters;
-# python3 gives the test harness free ports and small HTTP fault proxies.
+# python3 gives the test harness free ports and small HTTP fault proxies;
+# zlib1g-dev inflates the compressed age test vectors (unit tests only).
 PKGS="build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libssl-dev
 libevent-dev libnanomsg-dev libyaml-dev liblz4-dev libexpat1-dev libseccomp-dev
-sqlite3 awscli python3 procps"
+zlib1g-dev sqlite3 awscli python3 procps"
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 

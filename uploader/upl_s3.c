@@ -19,6 +19,13 @@
  * persists and ACKs the position only after the completion reported
  * success.
  *
+ * With an age: block (format doc §1.5) every object is age(lz4(data)):
+ * the LZ4 writer's output goes through the age writer into the spool, a
+ * snapshot file is encrypted as the client pulls it (its encrypted size
+ * is known in advance), and the newest segment is decrypted as it
+ * downloads. Only recipients are loaded to write; identities only when
+ * the position search needs to read a segment.
+ *
  * The start-up position (format doc §3.3): LIST generations/G/snapshots/,
  * LIST generations/G/wal/ (both with delimiter '/'), and, unless the
  * position file is confirmed by them, GET the newest segment, decompressed
@@ -45,6 +52,8 @@
 
 #include <event2/event.h>
 
+#include "age.h"
+#include "age_client.h"
 #include "client.h"
 #include "config.h"
 #include "layout.h"
@@ -76,6 +85,8 @@ struct upl_s3 {
 	char gen[UPL_GEN_SIZE];
 	char key[KEY_LEN];		/* relative to the prefix */
 	struct lz4frame_writer *lz;
+	struct age_writer *aw;		/* between LZ and the spool (age) */
+	struct age_encsrc *enc;		/* a snapshot, encrypted (age) */
 	struct upl_spool spool;
 	int shadow_fd;
 	uint64_t off;			/* next shadow byte to compress */
@@ -92,6 +103,12 @@ struct upl_s3 {
 	struct upl_scan scan;
 	struct upl_lz4count count;
 	bool count_open;
+	struct age_decryptor *dec;	/* the newest segment (age) */
+
+	/* age: recipients from the start, identities once needed. */
+	bool age;
+	bool have_identities;
+	struct age_keys keys;
 	char dir[KEY_LEN];		/* the directory being listed */
 };
 
@@ -148,6 +165,10 @@ job_clear(struct upl_s3 *s3)
 	if (s3->lz != NULL)
 		lz4frame_writer_free(s3->lz);
 	s3->lz = NULL;
+	age_writer_free(s3->aw);
+	s3->aw = NULL;
+	age_encsrc_free(s3->enc);
+	s3->enc = NULL;
 	if (s3->shadow_fd >= 0)
 		close(s3->shadow_fd);
 	s3->shadow_fd = -1;
@@ -215,9 +236,20 @@ snap_read(void *buf, size_t len, void *arg)
 	struct upl_s3 *s3 = arg;
 	ssize_t n;
 
-	do {
-		n = read(s3->snap_fd, buf, len);
-	} while (n < 0 && errno == EINTR);
+	if (s3->enc != NULL) {
+		n = age_encsrc_read(s3->enc, buf, len);
+		if (n < 0) {
+			s3->read_errno = errno;
+			say(s3->read_err, sizeof(s3->read_err), "snapshot "
+			    "file of %s: %s", s3->key,
+			    age_encsrc_error(s3->enc));
+			return -1;
+		}
+	} else {
+		do {
+			n = read(s3->snap_fd, buf, len);
+		} while (n < 0 && errno == EINTR);
+	}
 	if (n < 0) {
 		s3->read_errno = errno;
 		say(s3->read_err, sizeof(s3->read_err), "snapshot file "
@@ -232,6 +264,15 @@ snap_read(void *buf, size_t len, void *arg)
 	return n;
 }
 
+/* The snapshot file's plaintext, for the age encryptor. */
+static ssize_t
+snap_plain(void *arg, void *buf, size_t len)
+{
+	struct upl_s3 *s3 = arg;
+
+	return read(s3->snap_fd, buf, len);
+}
+
 static int
 spool_sink(void *arg, const void *buf, size_t len)
 {
@@ -242,6 +283,22 @@ spool_sink(void *arg, const void *buf, size_t len)
 		say(s3->read_err, sizeof(s3->read_err), "spooling "
 		    "segment %s in %s: %s", s3->key, s3->spool_dir,
 		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* LZ4 output on its way to the spool through age. */
+static int
+age_sink(void *arg, const void *buf, size_t len)
+{
+	struct upl_s3 *s3 = arg;
+
+	if (age_write(s3->aw, buf, len) < 0) {
+		if (s3->read_err[0] == '\0')
+			say(s3->read_err, sizeof(s3->read_err), "encrypting "
+			    "segment %s: %s", s3->key,
+			    age_writer_error(s3->aw));
 		return -1;
 	}
 	return 0;
@@ -291,6 +348,13 @@ on_slice(evutil_socket_t fd, short what, void *arg)
 	}
 	if (lz4frame_writer_finish(s3->lz) < 0)
 		goto fail;
+	if (s3->aw != NULL && age_writer_finish(s3->aw) < 0) {
+		if (s3->read_err[0] == '\0')
+			say(s3->read_err, sizeof(s3->read_err), "encrypting "
+			    "segment %s: %s", s3->key,
+			    age_writer_error(s3->aw));
+		goto fail;
+	}
 	lz4frame_writer_stats(s3->lz, &in, &out);
 	lz4frame_writer_free(s3->lz);
 	s3->lz = NULL;
@@ -329,9 +393,15 @@ start_segment(struct upl_s3 *s3, enum upl_fault *fault, char *err,
 		errno = EINVAL;
 		return -1;
 	}
+	if (s3->age && (s3->aw = age_writer_new(&s3->keys, spool_sink, s3,
+	    err, errlen)) == NULL) {
+		*fault = UPL_FAULT_LOCAL;
+		return -1;
+	}
 	if (layout_wal_path(s3->key, sizeof(s3->key), "", s3->gen, s->index,
 	    (uint32_t)s->from) < 0 ||
-	    (s3->lz = lz4frame_writer_new(spool_sink, s3)) == NULL) {
+	    (s3->lz = lz4frame_writer_new(s3->age ? age_sink : spool_sink,
+	    s3)) == NULL) {
 		int e = errno;
 		snprintf(err, errlen, "segment %08" PRIx32 "_%08" PRIx64 ": %s",
 		    s->index, s->from, strerror(e));
@@ -373,6 +443,14 @@ start_snapshot(struct upl_s3 *s3, enum upl_fault *fault, char *err,
 		goto local;
 	}
 	s3->size = (uint64_t)st.st_size;
+	if (s3->age) {
+		if ((s3->enc = age_encsrc_new(&s3->keys, snap_plain, s3, err,
+		    errlen)) == NULL) {
+			e = errno;
+			goto local;
+		}
+		s3->size = age_encrypted_size(s3->keys.nrcpts, s3->size);
+	}
 	if (s3client_put_stream(s3->c, s3->key, s3->size, snap_read, s3,
 	    put_done, s3) < 0) {
 		e = errno;
@@ -429,6 +507,8 @@ find_end(struct upl_s3 *s3)
 	if (s3->count_open)
 		upl_lz4count_free(&s3->count);
 	s3->count_open = false;
+	age_decryptor_free(s3->dec);
+	s3->dec = NULL;
 }
 
 static void
@@ -476,11 +556,32 @@ on_page(const struct s3_list_entry *e, size_t n, void *arg)
 }
 
 static int
-on_segment_bytes(const void *data, size_t len, void *arg)
+count_sink(void *arg, const void *data, size_t len)
 {
 	struct upl_s3 *s3 = arg;
 
 	return upl_lz4count_feed(&s3->count, data, len);
+}
+
+static int
+on_segment_bytes(const void *data, size_t len, void *arg)
+{
+	struct upl_s3 *s3 = arg;
+
+	if (s3->dec != NULL)
+		return age_decrypt_update(s3->dec, data, len);
+	return count_sink(s3, data, len);
+}
+
+/* Why the newest segment could not be read, else NULL. */
+static const char *
+segment_error(struct upl_s3 *s3)
+{
+	if (s3->count.err[0] != '\0')
+		return s3->count.err;
+	if (s3->dec != NULL && age_decryptor_status(s3->dec) != AGE_OK)
+		return age_decryptor_error(s3->dec);
+	return NULL;
 }
 
 static void
@@ -490,10 +591,14 @@ segment_done(const struct s3_result *res, void *arg)
 	char err[1600];
 	uint64_t len;
 
-	if (s3->count.err[0] != '\0') {
+	const char *why = segment_error(s3);
+
+	if (why == NULL && res->status == 0 && s3->dec != NULL)
+		(void)age_decrypt_finish(s3->dec);
+	if ((why = segment_error(s3)) != NULL) {
 		say(err, sizeof(err), "newest segment s3://%s/%s%s%s: %s",
 		    s3->bucket, s3->prefix, s3->prefix[0] ? "/" : "", s3->key,
-		    s3->count.err);
+		    why);
 		find_fail(s3, err);
 		return;
 	}
@@ -510,6 +615,30 @@ segment_done(const struct s3_result *res, void *arg)
 		return;
 	}
 	find_done(s3, len);
+}
+
+/* The identities, to read the newest segment. 0, or -1 with ERR. */
+static int
+load_identities(struct upl_s3 *s3, char *err, size_t errlen)
+{
+	struct age_keys k;
+
+	if (s3->have_identities)
+		return 0;
+	if (replica_age_keys(s3->u->rep, true, &k, err, errlen) < 0)
+		return -1;
+	if (k.nids == 0) {
+		snprintf(err, errlen, "replica %s has age recipients but no "
+		    "identity (age.identities or age.identity-file): cannot "
+		    "read its newest segment to find its position",
+		    s3->u->rep->name);
+		age_keys_clear(&k);
+		return -1;
+	}
+	age_keys_clear(&s3->keys);
+	s3->keys = k;
+	s3->have_identities = true;
+	return 0;
 }
 
 static void list_done(const struct s3_result *res, void *arg);
@@ -614,6 +743,15 @@ list_done(const struct s3_result *res, void *arg)
 		return;
 	}
 	s3->count_open = true;
+	if (s3->age && load_identities(s3, err, sizeof(err)) < 0) {
+		find_fail(s3, err);
+		return;
+	}
+	if (s3->age && (s3->dec = age_decryptor_new(&s3->keys, count_sink,
+	    s3)) == NULL) {
+		find_fail(s3, "out of memory");
+		return;
+	}
 	if (s3client_get(s3->c, s3->key, 0, -1, on_segment_bytes, s3,
 	    segment_done, s3) < 0) {
 		snprintf(err, sizeof(err), "cannot start the download of %s: "
@@ -677,14 +815,22 @@ upl_s3_open(struct upl *u, char *err, size_t errlen)
 		return -1;
 	}
 	upl_spool_init(&s3->spool, s3->spool_dir, UPL_S3_SPOOL_MEM);
+	s3->age = replica_age_enabled(u->rep);
+	if (s3->age && replica_age_keys(u->rep, false, &s3->keys, err,
+	    errlen) < 0) {
+		free(s3);
+		return -1;
+	}
 	s3client_config_from_replica(&cfg, u->rep);
 	if ((s3->c = s3client_new(u->base, &cfg, err, errlen)) == NULL) {
+		age_keys_clear(&s3->keys);
 		free(s3);
 		return -1;
 	}
 	if ((s3->slice = event_new(u->base, -1, 0, on_slice, s3)) == NULL) {
 		snprintf(err, errlen, "cannot create an event");
 		s3client_free(s3->c);
+		age_keys_clear(&s3->keys);
 		free(s3);
 		return -1;
 	}
@@ -703,6 +849,7 @@ upl_s3_close(struct upl *u)
 	job_clear(s3);
 	find_end(s3);
 	event_free(s3->slice);
+	age_keys_clear(&s3->keys);
 	free(s3);
 	u->s3 = NULL;
 }

@@ -56,6 +56,8 @@ parse_args(struct wr *w, int argc, char **argv)
 	w->cfg = cfg_load(config, !no_expand, stderr, &nerr);
 	if (w->cfg == NULL)
 		return -1;
+	/* Keys and credentials are the uploaders' business, never ours. */
+	cfg_drop_secrets(w->cfg);
 	w->db = cfg_find_db(w->cfg, db);
 	if (w->db == NULL) {
 		log_error("database not found in config", KV_S("path", db));

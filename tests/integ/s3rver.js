@@ -250,6 +250,28 @@ async function logRequest(ctx, next) {
   return next();
 }
 
+// S3RVER_HEADER_LOG=FILE: one JSON line per request with its method, URL,
+// server-side encryption headers and the headers its signature covers, so
+// a test can check what a client sent.
+async function logHeaders(ctx, next) {
+  const file = process.env.S3RVER_HEADER_LOG;
+  if (file) {
+    const h = ctx.req.headers;
+    const m = /SignedHeaders=([^,]+)/.exec(h['authorization'] || '');
+    fs.appendFileSync(
+      file,
+      JSON.stringify({
+        method: ctx.method,
+        url: ctx.url,
+        sse: h['x-amz-server-side-encryption'] || null,
+        kms: h['x-amz-server-side-encryption-aws-kms-key-id'] || null,
+        signed: m ? m[1].split(';') : [],
+      }) + '\n',
+    );
+  }
+  return next();
+}
+
 const [port, dir, ...buckets] = process.argv.slice(2);
 if (!port || !dir) {
   console.error('usage: node s3rver.js PORT DIR [BUCKET...]');
@@ -263,7 +285,7 @@ const server = new S3rver({
   silent: false,
   configureBuckets: buckets.map(name => ({ name })),
 });
-server.middleware.unshift(logRequest, verifySigV4, missingFeatures);
+server.middleware.unshift(logRequest, logHeaders, verifySigV4, missingFeatures);
 server
   .run()
   .then(() => console.log('ready'))
