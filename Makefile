@@ -99,8 +99,9 @@ UNIT_log      := $(O)/common/log.o
 UNIT_flags    := $(O)/common/flags.o $(O)/common/log.o
 UNIT_table    := $(O)/common/table.o
 UNIT_supervisor := $(addprefix $(O)/supervisor/,child_fsm.o spawn.o \
-	rundir.o statusmsg.o) $(O)/common/child.o $(O)/common/proctitle.o \
-	$(O)/common/log.o
+	rundir.o statusmsg.o sdnotify.o) $(O)/common/child.o \
+	$(O)/common/proctitle.o $(O)/common/log.o
+UNIT_shellwords := $(O)/common/shellwords.o
 UNIT_sqlitewal := $(O)/sqlitewal/sqlitewal.o
 UNIT_msg      := $(O)/ipc/msg.o
 UNIT_nnev     := $(O)/ipc/nnev.o $(O)/ipc/msg.o $(O)/ipc/endpoints.o \

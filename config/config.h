@@ -176,6 +176,20 @@ void cfg_print(const struct cfg *cfg, FILE *out);
 /* The db whose absolute path equals PATH (made absolute first), or NULL. */
 struct cfg_db *cfg_find_db(const struct cfg *cfg, const char *path);
 
+/*
+ * For a reload (compare.c), over effective values, ignoring where in the
+ * file they were: every setting of two replicas; a database's own settings
+ * (path, meta path, intervals, checkpoint thresholds, shadow cap), not its
+ * replicas; the replicas' names, in order.
+ */
+bool cfg_replica_equal(const struct cfg_replica *a,
+    const struct cfg_replica *b);
+bool cfg_db_settings_equal(const struct cfg_db *a, const struct cfg_db *b);
+bool cfg_replica_names_equal(const struct cfg_db *a, const struct cfg_db *b);
+/* DB's replica named NAME, or NULL. */
+const struct cfg_replica *cfg_find_replica(const struct cfg_db *db,
+    const char *name);
+
 const char *cfg_replica_type_name(enum cfg_replica_type type);
 /* "file", "s3", "gcs", "abs", "sftp" (exact case) to TYPE; -1 if unknown. */
 int cfg_replica_type_parse(const char *name, enum cfg_replica_type *type);
