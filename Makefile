@@ -136,7 +136,7 @@ UNIT_walreader_ckpt := $(O)/walreader/ckpt_vfs.o $(O)/walreader/dbconn.o \
 	$(O)/common/io.o
 UNIT_config   := $(addprefix $(O)/config/,config.o duration.o envexpand.o \
 	replica_url.o url_parse.o bytesize.o paths.o diag.o node.o value.o \
-	parse.o resolve.o print.o) $(O)/common/log.o
+	parse.o resolve.o print.o compare.o) $(O)/common/log.o
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
 UNIT_NAMES := $(UNIT_SRCS:tests/unit/%_test.c=%)

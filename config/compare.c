@@ -30,8 +30,9 @@ list_eq(const struct cfg_strlist *a, const struct cfg_strlist *b)
 bool
 cfg_replica_equal(const struct cfg_replica *a, const struct cfg_replica *b)
 {
+	/* url: is left out: what it says is in the fields it set. */
 	return str_eq(a->name, b->name) && a->type == b->type &&
-	    str_eq(a->url, b->url) && str_eq(a->path, b->path) &&
+	    str_eq(a->path, b->path) &&
 	    a->retention == b->retention &&
 	    a->retention_check_interval == b->retention_check_interval &&
 	    a->sync_interval == b->sync_interval &&
