@@ -7,6 +7,8 @@
 #   make deps       install missing Debian and npm packages
 #   make demo       replicate a demo database to a local directory and restore it
 #   make bench      walship against Litestream v0.3.13, side by side
+#   make install    the binary, man pages, systemd unit and example configs
+#                   (PREFIX=/usr/local, DESTDIR, UNITDIR; see below)
 
 BUILD    ?= build
 SANITIZE ?=
@@ -49,7 +51,7 @@ BIN := $(BUILD)/bin/walship
 endif
 
 .PHONY: all deps check check-unit check-integ check-asan valgrind demo bench \
-	clean format
+	clean format install
 
 all: $(BIN)
 
@@ -188,6 +190,29 @@ bench: $(BIN)
 
 format:
 	@git clang-format
+
+# Installation. The unit's ExecStart names the installed binary.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR  ?= $(PREFIX)/share/doc/walship
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(DOCDIR)/examples
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/walship
+	install -m 644 man/walship.1 $(DESTDIR)$(MANDIR)/man1/walship.1
+	install -m 644 man/walship.yml.5 $(DESTDIR)$(MANDIR)/man5/walship.yml.5
+	sed 's|/usr/local/bin/walship|$(BINDIR)/walship|g' \
+		systemd/walship.service >$(DESTDIR)$(UNITDIR)/walship.service.tmp
+	chmod 644 $(DESTDIR)$(UNITDIR)/walship.service.tmp
+	mv $(DESTDIR)$(UNITDIR)/walship.service.tmp \
+		$(DESTDIR)$(UNITDIR)/walship.service
+	install -m 644 config/examples/production.yml \
+		config/examples/development.yml systemd/example-app.service \
+		$(DESTDIR)$(DOCDIR)/examples/
 
 clean:
 	rm -rf build bin
