@@ -7,6 +7,8 @@
 #   make deps       install missing Debian and npm packages
 #   make demo       replicate a demo database to a local directory and restore it
 #   make bench      walship against Litestream v0.3.13, side by side
+#   make install    the binary, man pages, systemd unit and example configs
+#                   (PREFIX=/usr/local, DESTDIR, UNITDIR; see below)
 
 BUILD    ?= build
 SANITIZE ?=
@@ -49,7 +51,7 @@ BIN := $(BUILD)/bin/walship
 endif
 
 .PHONY: all deps check check-unit check-integ check-asan valgrind demo bench \
-	clean format
+	clean format install
 
 all: $(BIN)
 
@@ -99,8 +101,9 @@ UNIT_log      := $(O)/common/log.o
 UNIT_flags    := $(O)/common/flags.o $(O)/common/log.o
 UNIT_table    := $(O)/common/table.o
 UNIT_supervisor := $(addprefix $(O)/supervisor/,child_fsm.o spawn.o \
-	rundir.o statusmsg.o) $(O)/common/child.o $(O)/common/proctitle.o \
-	$(O)/common/log.o
+	rundir.o statusmsg.o sdnotify.o) $(O)/common/child.o \
+	$(O)/common/proctitle.o $(O)/common/log.o
+UNIT_shellwords := $(O)/common/shellwords.o
 UNIT_report   := $(addprefix $(O)/supervisor/,metrics_text.o status_file.o \
 	statusmsg.o child_fsm.o spawn.o) $(O)/common/child.o \
 	$(O)/common/proctitle.o $(O)/common/io.o $(O)/common/log.o
@@ -144,7 +147,8 @@ UNIT_walreader_ckpt := $(O)/walreader/ckpt_vfs.o $(O)/walreader/dbconn.o \
 	$(O)/common/io.o
 UNIT_config   := $(addprefix $(O)/config/,config.o duration.o envexpand.o \
 	replica_url.o url_parse.o bytesize.o paths.o diag.o node.o value.o \
-	parse.o resolve.o print.o age_check.o) $(AGE_OBJS) $(O)/common/log.o
+	parse.o resolve.o print.o age_check.o compare.o) $(AGE_OBJS) \
+	$(O)/common/log.o
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
 UNIT_NAMES := $(UNIT_SRCS:tests/unit/%_test.c=%)
@@ -196,6 +200,29 @@ bench: $(BIN)
 
 format:
 	@git clang-format
+
+# Installation. The unit's ExecStart names the installed binary.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR  ?= $(PREFIX)/share/doc/walship
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(DOCDIR)/examples
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/walship
+	install -m 644 man/walship.1 $(DESTDIR)$(MANDIR)/man1/walship.1
+	install -m 644 man/walship.yml.5 $(DESTDIR)$(MANDIR)/man5/walship.yml.5
+	sed 's|/usr/local/bin/walship|$(BINDIR)/walship|g' \
+		systemd/walship.service >$(DESTDIR)$(UNITDIR)/walship.service.tmp
+	chmod 644 $(DESTDIR)$(UNITDIR)/walship.service.tmp
+	mv $(DESTDIR)$(UNITDIR)/walship.service.tmp \
+		$(DESTDIR)$(UNITDIR)/walship.service
+	install -m 644 config/examples/production.yml \
+		config/examples/development.yml systemd/example-app.service \
+		$(DESTDIR)$(DOCDIR)/examples/
 
 clean:
 	rm -rf build bin

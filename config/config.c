@@ -24,6 +24,8 @@
 #include "config.h"
 #include "log.h"
 
+#include <openssl/evp.h>
+
 static const char *const type_names[] = {
 	[CFG_REPLICA_FILE] = "file",
 	[CFG_REPLICA_S3] = "s3",
@@ -131,6 +133,32 @@ cfg_replica_clear(struct cfg_replica *r)
 }
 
 void
+cfg_replica_secrets_digest(const struct cfg_replica *r, unsigned char out[32])
+{
+	if (r->secrets_dropped) {
+		memcpy(out, r->secrets_digest, 32);
+		return;
+	}
+	const char *s[] = { r->secret_access_key, r->session_token,
+		r->account_key, r->password };
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int len = 0;
+
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		fatalx("cannot compute a digest");
+	/* Each value with its terminating NUL (an absent one as a lone
+	 * 0x01), so that no two different lists hash alike. */
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		EVP_DigestUpdate(md, s[i] ? s[i] : "\1", s[i] ? strlen(s[i]) + 1
+		    : 2);
+	for (size_t i = 0; i < r->age_identities.n; i++)
+		EVP_DigestUpdate(md, r->age_identities.v[i],
+		    strlen(r->age_identities.v[i]) + 1);
+	EVP_DigestFinal_ex(md, out, &len);
+	EVP_MD_CTX_free(md);
+}
+
+void
 cfg_drop_secrets(struct cfg *cfg)
 {
 	char **g[] = { &cfg->secret_access_key };
@@ -142,6 +170,8 @@ cfg_drop_secrets(struct cfg *cfg)
 	for (size_t i = 0; i < cfg->ndbs; i++) {
 		for (size_t j = 0; j < cfg->dbs[i].nreplicas; j++) {
 			struct cfg_replica *r = &cfg->dbs[i].replicas[j];
+			cfg_replica_secrets_digest(r, r->secrets_digest);
+			r->secrets_dropped = true;
 			char **s[] = { &r->secret_access_key,
 				&r->session_token, &r->account_key,
 				&r->password };

@@ -117,6 +117,10 @@ struct cfg_replica {
 	struct cfg_strlist age_identities; /* secret */
 	struct cfg_strlist age_recipients;
 	char *age_identity_file;     /* walship: age.identity-file, absolute */
+	/* After cfg_drop_secrets: a SHA-256 of the secrets it dropped, so a
+	 * reload can tell whether they changed without holding them. */
+	bool secrets_dropped;
+	unsigned char secrets_digest[32];
 };
 
 struct cfg_db {
@@ -171,6 +175,10 @@ void cfg_free(struct cfg *cfg);
  * walreader never talks to storage.
  */
 void cfg_drop_secrets(struct cfg *cfg);
+/* A SHA-256 over R's secrets (the one kept if they were dropped), for
+ * comparing two configs' secrets. */
+void cfg_replica_secrets_digest(const struct cfg_replica *r,
+    unsigned char out[32]);
 
 /*
  * The effective config as YAML: fixed key order, defaults filled in,
@@ -182,6 +190,20 @@ void cfg_print(const struct cfg *cfg, FILE *out);
 
 /* The db whose absolute path equals PATH (made absolute first), or NULL. */
 struct cfg_db *cfg_find_db(const struct cfg *cfg, const char *path);
+
+/*
+ * For a reload (compare.c), over effective values, ignoring where in the
+ * file they were: every setting of two replicas; a database's own settings
+ * (path, meta path, intervals, checkpoint thresholds, shadow cap), not its
+ * replicas; the replicas' names, in order.
+ */
+bool cfg_replica_equal(const struct cfg_replica *a,
+    const struct cfg_replica *b);
+bool cfg_db_settings_equal(const struct cfg_db *a, const struct cfg_db *b);
+bool cfg_replica_names_equal(const struct cfg_db *a, const struct cfg_db *b);
+/* DB's replica named NAME, or NULL. */
+const struct cfg_replica *cfg_find_replica(const struct cfg_db *db,
+    const char *name);
 
 const char *cfg_replica_type_name(enum cfg_replica_type type);
 /* "file", "s3", "gcs", "abs", "sftp" (exact case) to TYPE; -1 if unknown. */

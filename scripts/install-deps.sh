@@ -8,10 +8,12 @@ cd "$(dirname "$0")/.."
 
 # libexpat parses S3's XML, libseccomp builds the per-role syscall filters;
 # python3 gives the test harness free ports and small HTTP fault proxies;
-# zlib1g-dev inflates the compressed age test vectors (unit tests only).
+# zlib1g-dev inflates the compressed age test vectors (unit tests only);
+# systemd (systemd-analyze) rates the unit's sandbox, groff-base checks the
+# man pages, shellcheck the install script.
 PKGS="build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libssl-dev
 libevent-dev libnanomsg-dev libyaml-dev liblz4-dev libexpat1-dev libseccomp-dev
-zlib1g-dev sqlite3 awscli python3 procps"
+zlib1g-dev sqlite3 awscli python3 procps systemd groff-base shellcheck"
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 

@@ -22,6 +22,8 @@
 
 #include <event2/buffer.h>
 
+#include "config.h"
+
 struct family {
 	const char *name;
 	const char *type;
@@ -156,7 +158,7 @@ sample(struct evbuffer *out, const char *name, const struct child *c,
 }
 
 static void
-render_families(struct evbuffer *out, const struct child *children,
+render_families(struct evbuffer *out, struct child *const *children,
     size_t n)
 {
 	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
@@ -165,7 +167,7 @@ render_families(struct evbuffer *out, const struct child *children,
 		double v;
 
 		for (size_t i = 0; i < n; i++) {
-			const struct child *c = &children[i];
+			const struct child *c = children[i];
 			if (c->role != fm->role || !status_number(c, fm->key, &v))
 				continue;
 			if (!said)
@@ -178,14 +180,14 @@ render_families(struct evbuffer *out, const struct child *children,
 }
 
 static void
-render_s3(struct evbuffer *out, const struct child *children, size_t n)
+render_s3(struct evbuffer *out, struct child *const *children, size_t n)
 {
 	double total[sizeof(s3_ops) / sizeof(s3_ops[0])] = { 0 };
 	double up = 0, v;
 	bool any = false;
 
 	for (size_t i = 0; i < n; i++) {
-		const struct child *c = &children[i];
+		const struct child *c = children[i];
 		if (c->role != SV_UPLOADER || !status_number(c, "s3_put", &v))
 			continue;
 		if (!any)
@@ -223,8 +225,19 @@ render_s3(struct evbuffer *out, const struct child *children, size_t n)
 
 /* Sizes the supervisor reads itself: the database, its -wal, and the free
  * space where the shadow log lives. */
+/* The meta directory of the database at PATH in CFG, or NULL. */
+static const char *
+meta_of(const struct cfg *cfg, const char *path)
+{
+	for (size_t d = 0; cfg != NULL && d < cfg->ndbs; d++)
+		if (strcmp(cfg->dbs[d].path, path) == 0)
+			return cfg->dbs[d].meta_path;
+	return NULL;
+}
+
 static void
-render_files(struct evbuffer *out, const struct child *children, size_t n)
+render_files(struct evbuffer *out, struct child *const *children, size_t n,
+    const struct cfg *cfg)
 {
 	static const char *const names[3][2] = {
 		{ "litestream_db_size", "Database file size in bytes." },
@@ -236,7 +249,7 @@ render_files(struct evbuffer *out, const struct child *children, size_t n)
 	for (int k = 0; k < 3; k++) {
 		bool said = false;
 		for (size_t i = 0; i < n; i++) {
-			const struct child *c = &children[i];
+			const struct child *c = children[i];
 			char path[4200];
 			struct stat st;
 			struct statvfs vfs;
@@ -245,8 +258,8 @@ render_files(struct evbuffer *out, const struct child *children, size_t n)
 			if (c->role != SV_WALREADER)
 				continue;
 			if (k == 2) {
-				if (c->meta_path == NULL ||
-				    statvfs(c->meta_path, &vfs) < 0)
+				const char *meta = meta_of(cfg, c->db_path);
+				if (meta == NULL || statvfs(meta, &vfs) < 0)
 					continue;
 				v = (double)vfs.f_bavail * (double)vfs.f_frsize;
 			} else {
@@ -265,7 +278,7 @@ render_files(struct evbuffer *out, const struct child *children, size_t n)
 }
 
 static void
-render_components(struct evbuffer *out, const struct child *children,
+render_components(struct evbuffer *out, struct child *const *children,
     size_t n)
 {
 	static const char *const names[3][2] = {
@@ -281,7 +294,7 @@ render_components(struct evbuffer *out, const struct child *children,
 		header(out, names[k][0], k == 2 ? "counter" : "gauge",
 		    names[k][1]);
 		for (size_t i = 0; i < n; i++) {
-			const struct child *c = &children[i];
+			const struct child *c = children[i];
 			char extra[64];
 			double v = k == 0 ? c->fsm.state == CHILD_UP :
 			    k == 1 ? c->fsm.state == CHILD_FAILED :
@@ -295,10 +308,10 @@ render_components(struct evbuffer *out, const struct child *children,
 }
 
 int
-sv_metrics_render(struct evbuffer *out, const struct child *children,
-    size_t n)
+sv_metrics_render(struct evbuffer *out, struct child *const *children,
+    size_t n, const struct cfg *cfg)
 {
-	render_files(out, children, n);
+	render_files(out, children, n, cfg);
 	render_families(out, children, n);
 	render_s3(out, children, n);
 	render_components(out, children, n);

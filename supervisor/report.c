@@ -22,6 +22,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "config.h"
 #include "log.h"
 
 struct sv_report {
@@ -48,8 +49,6 @@ on_metrics(struct evhttp_request *req, void *arg)
 {
 	struct sv_report *r = arg;
 	struct evbuffer *out;
-	struct child *children;
-	size_t n;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
 	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
@@ -60,8 +59,7 @@ on_metrics(struct evhttp_request *req, void *arg)
 		evhttp_send_error(req, 500, "Internal Server Error");
 		return;
 	}
-	children = sv_children(r->sv, &n);
-	sv_metrics_render(out, children, n);
+	sv_metrics_render(out, r->sv->children, r->sv->nchildren, r->sv->cfg);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_send_reply(req, 200, "OK", out);
@@ -78,22 +76,26 @@ on_other(struct evhttp_request *req, void *arg)
 static void
 write_status_files(struct sv_report *r)
 {
-	size_t n;
-	struct child *children = sv_children(r->sv, &n);
+	struct sv *sv = r->sv;
 	int64_t wall = clock_ns(CLOCK_REALTIME), mono = clock_ns(CLOCK_MONOTONIC);
 
-	for (size_t i = 0; i < n; i++) {
-		const struct child *c = &children[i];
-		if (c->role != SV_WALREADER || c->meta_path == NULL)
+	for (size_t d = 0; sv->cfg != NULL && d < sv->cfg->ndbs; d++) {
+		const struct cfg_db *db = &sv->cfg->dbs[d];
+		const struct child *c = NULL;
+		for (size_t i = 0; i < sv->nchildren && c == NULL; i++)
+			if (sv->children[i]->role == SV_WALREADER &&
+			    strcmp(sv->children[i]->db_path, db->path) == 0)
+				c = sv->children[i];
+		if (c == NULL)
 			continue;
-		if (sv_status_file_render(r->text, r->text_len, children, n,
-		    c->db_id, getpid(), wall, mono) < 0) {
+		if (sv_status_file_render(r->text, r->text_len, sv->children,
+		    sv->nchildren, c->db_id, getpid(), wall, mono) < 0) {
 			log_warn("status too large for its file",
 			    KV_S("db", c->db_path));
 			continue;
 		}
 		/* No directory yet: the walreader has not started it. */
-		if (sv_status_file_write(c->meta_path, r->text) < 0 &&
+		if (sv_status_file_write(db->meta_path, r->text) < 0 &&
 		    errno != ENOENT)
 			log_warn("cannot write status file", KV_S("db",
 			    c->db_path), KV_ERR());

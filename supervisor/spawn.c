@@ -65,6 +65,10 @@ sv_child_argv(struct child *c, const char *config, bool expand_env,
 		c->argv[n++] = (char *)(uintptr_t)"-replica";
 		c->argv[n++] = (char *)(uintptr_t)c->replica_name;
 	}
+	if (c->role == SV_WALREADER && c->replica_ids != NULL) {
+		c->argv[n++] = (char *)(uintptr_t)"-replica-ids";
+		c->argv[n++] = c->replica_ids;
+	}
 	while (n < SV_MAX_ARGV)
 		c->argv[n++] = NULL;
 }

@@ -67,7 +67,7 @@ put_line_value(struct outbuf *o, const char *key, const char *v)
 }
 
 int
-sv_status_file_render(char *out, size_t len, const struct child *children,
+sv_status_file_render(char *out, size_t len, struct child *const *children,
     size_t n, uint32_t db_id, pid_t pid, int64_t wall_ns, int64_t mono_ns)
 {
 	struct outbuf o = { out, len, 0, len == 0 };
@@ -76,7 +76,7 @@ sv_status_file_render(char *out, size_t len, const struct child *children,
 	    "updated_unix=%" PRId64 ".%03" PRId64 "\n", (long)pid,
 	    wall_ns / 1000000000, wall_ns % 1000000000 / 1000000);
 	for (size_t i = 0; i < n; i++) {
-		const struct child *c = &children[i];
+		const struct child *c = children[i];
 		if (c->db_id != db_id ||
 		    (c->role != SV_WALREADER && c->role != SV_UPLOADER))
 			continue;

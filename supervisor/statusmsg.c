@@ -55,7 +55,7 @@ number(const char *val)
 }
 
 struct child *
-sv_status_sender(struct child *children, size_t n, const struct msg *m)
+sv_status_sender(struct child *const *children, size_t n, const struct msg *m)
 {
 	const uint8_t *p = m->payload;
 	size_t len = m->payload_len;
@@ -67,8 +67,8 @@ sv_status_sender(struct child *children, size_t n, const struct msg *m)
 		if ((v = number(val)) <= 0)
 			return NULL;
 		for (size_t i = 0; i < n; i++) {
-			if (children[i].pid == (pid_t)v)
-				return &children[i];
+			if (children[i]->pid == (pid_t)v)
+				return children[i];
 		}
 		return NULL;
 	}
@@ -85,7 +85,7 @@ sv_status_sender(struct child *children, size_t n, const struct msg *m)
 	    (rid = number(val)) < 0))
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
-		struct child *c = &children[i];
+		struct child *c = children[i];
 		if (c->role == role && c->db_id == m->db_id &&
 		    (role == SV_WALREADER || c->replica_id == rid))
 			return c;

@@ -19,6 +19,12 @@
  *    after SV_STOP_TIMEOUT_S; exit 0 if all stopped on SIGTERM, 1 if any
  *    had to be killed. A second SIGTERM/SIGINT kills everything at once.
  *    Children also get SIGTERM if the supervisor dies (PR_SET_PDEATHSIG).
+ *    With -exec the signal goes to the application instead, and its exit
+ *    stops the tree (app.c).
+ *  - SIGHUP reloads the config (reload.c); the child table (children.c)
+ *    grows and shrinks, children keep their endpoint numbers.
+ *  - systemd hears READY=1 once every walreader is ready, STOPPING=1, and
+ *    WATCHDOG=1 from a timer of this loop (sdnotify.c).
  *  - The runtime directory is created first and removed on every return.
  */
 #include "supervisor.h"
@@ -44,28 +50,6 @@
 #define SV_KILL_GRACE_S 5	/* SIGKILL to giving up on the reaping */
 
 extern char **environ;
-
-enum sv_phase {
-	SV_RUNNING = 0,
-	SV_STOPPING,		/* SIGTERM sent, waiting for the deadline */
-	SV_KILLING,		/* deadline passed, SIGKILL sent */
-};
-
-struct sv {
-	struct event_base *base;
-	struct event *sig_chld, *sig_term, *sig_int, *sig_hup;
-	struct event *deadline;
-	struct child *children;
-	size_t nchildren;
-	char *rundir;
-	char **envp;
-	int devnull;
-	enum sv_phase phase;
-	bool killed;		/* some child needed SIGKILL */
-	struct sv_status *status;
-	struct sv_report *report;
-	char *config;		/* absolute: children may chdir */
-};
 
 struct event_base *
 sv_base(struct sv *sv)
@@ -120,15 +104,39 @@ child_failed(struct sv *sv, struct child *c)
 		LOG_CHILD(LOG_LEVEL_ERROR, "child failed, not restarting", c,
 		    KV_S("reason", child_fsm_fail_name(c->fsm.fail)));
 	for (size_t i = 0; i < sv->nchildren; i++) {
-		if (sv->children[i].fsm.state != CHILD_FAILED)
+		if (sv->children[i]->fsm.state != CHILD_FAILED)
 			return;
 	}
 	log_error("every child has failed; nothing is being replicated");
 }
 
-/* Feeds EV to C's state machine and carries out what it returns. */
+/*
+ * Readiness, told to systemd once: every walreader has reported READY (it
+ * holds its database's read lock, so from now on no commit is missed), or
+ * has failed, which is logged and must not keep the other databases from
+ * being replicated. The -exec application starts at the same moment.
+ */
 static void
-child_event(struct sv *sv, struct child *c, enum child_event ev, int wstatus)
+check_ready(struct sv *sv)
+{
+	if (sv->ready_sent || sv->phase != SV_RUNNING)
+		return;
+	for (size_t i = 0; i < sv->nchildren; i++) {
+		const struct child *c = sv->children[i];
+		if (c->role == SV_WALREADER && c->fsm.state != CHILD_UP &&
+		    c->fsm.state != CHILD_FAILED && c->fsm.ready_at < 0)
+			return;
+	}
+	sv->ready_sent = true;
+	log_info("every database is being replicated");
+	sv_notify_send(sv->notify, "READY=1\nSTATUS=replicating");
+	if (sv->app != NULL && sv_app_start(sv->app) < 0)
+		sv_stop(sv, "cannot start the -exec command");
+}
+
+void
+sv_child_event(struct sv *sv, struct child *c, enum child_event ev,
+    int wstatus)
 {
 	enum child_state before = c->fsm.state;
 	unsigned todo = child_fsm_event(&c->fsm, ev, now_ns(), wstatus);
@@ -158,6 +166,8 @@ child_event(struct sv *sv, struct child *c, enum child_event ev, int wstatus)
 		LOG_CHILD(LOG_LEVEL_INFO, "child ready", c);
 	if (todo & CHILD_DO_SPAWN)
 		start_child(sv, c);
+	if (c->fsm.state == CHILD_UP || c->fsm.state == CHILD_FAILED)
+		check_ready(sv);
 }
 
 static void
@@ -168,7 +178,7 @@ start_child(struct sv *sv, struct child *c)
 	if (pid < 0) {
 		LOG_CHILD(LOG_LEVEL_ERROR, "cannot start child", c, KV_ERR());
 		/* The same as a child whose exec failed. */
-		child_event(sv, c, CHILD_EV_EXIT, W_EXITCODE(127, 0));
+		sv_child_event(sv, c, CHILD_EV_EXIT, W_EXITCODE(127, 0));
 		return;
 	}
 	c->pid = pid;
@@ -179,8 +189,8 @@ static struct child *
 find_pid(struct sv *sv, pid_t pid)
 {
 	for (size_t i = 0; i < sv->nchildren; i++) {
-		if (sv->children[i].pid == pid)
-			return &sv->children[i];
+		if (sv->children[i]->pid == pid)
+			return sv->children[i];
 	}
 	return NULL;
 }
@@ -192,9 +202,11 @@ check_done(struct sv *sv)
 	if (sv->phase == SV_RUNNING)
 		return;
 	for (size_t i = 0; i < sv->nchildren; i++) {
-		if (sv->children[i].pid > 0)
+		if (sv->children[i]->pid > 0)
 			return;
 	}
+	if (sv_app_running(sv->app))
+		return;
 	event_base_loopexit(sv->base, NULL);
 }
 
@@ -209,7 +221,19 @@ child_exited(struct sv *sv, struct child *c, int wstatus)
 	    KV_S("status", why));
 	c->pid = 0;
 	c->status_len = 0;
-	child_event(sv, c, CHILD_EV_EXIT, wstatus);
+	sv_child_event(sv, c, CHILD_EV_EXIT, wstatus);
+	if (c->fsm.state != CHILD_DOWN)
+		return;
+	/* A stop a reload asked for: the child leaves, or comes back with
+	 * the new config (unless the whole tree is stopping meanwhile). */
+	if (c->removing) {
+		LOG_CHILD(LOG_LEVEL_INFO, "child removed by reload", c);
+		sv_child_remove(sv, c);
+	} else if (c->restart) {
+		c->restart = false;
+		if (sv->phase == SV_RUNNING)
+			sv_child_event(sv, c, CHILD_EV_START, 0);
+	}
 }
 
 static void
@@ -228,6 +252,8 @@ on_sigchld(evutil_socket_t sig, short what, void *arg)
 			continue;
 		if (pid <= 0)
 			break; /* none left (0), or no children (ECHILD) */
+		if (sv_app_reaped(sv->app, pid, st))
+			continue;
 		if ((c = find_pid(sv, pid)) == NULL) {
 			log_debug("reaped an unknown process",
 			    KV_I("pid", (long long)pid));
@@ -236,16 +262,6 @@ on_sigchld(evutil_socket_t sig, short what, void *arg)
 		child_exited(sv, c, st);
 	}
 	check_done(sv);
-}
-
-static void
-on_restart_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct child *c = arg;
-
-	(void)fd;
-	(void)what;
-	child_event(c->sv, c, CHILD_EV_TIMER, 0);
 }
 
 static void
@@ -263,47 +279,80 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 	}
 	sv->phase = SV_KILLING;
 	for (size_t i = 0; i < sv->nchildren; i++) {
-		struct child *c = &sv->children[i];
+		struct child *c = sv->children[i];
 		if (c->pid <= 0)
 			continue;
 		LOG_CHILD(LOG_LEVEL_WARN, "child did not stop in time, killing",
 		    c, KV_I("timeout_s", SV_STOP_TIMEOUT_S));
-		child_event(sv, c, CHILD_EV_KILL, 0);
+		sv_child_event(sv, c, CHILD_EV_KILL, 0);
 	}
+	sv_app_kill(sv->app);
 	evtimer_add(sv->deadline, &tv);
 }
 
+/* Stops every child; KV says why, in the log line. */
+static void
+stop_all(struct sv *sv, struct log_kv kv)
+{
+	struct timeval tv = { .tv_sec = SV_STOP_TIMEOUT_S };
+
+	if (sv->phase != SV_RUNNING)
+		return;
+	log_info("stopping", kv);
+	sv_notify_send(sv->notify, "STOPPING=1");
+	sv->phase = SV_STOPPING;
+	for (size_t i = 0; i < sv->nchildren; i++)
+		sv_child_event(sv, sv->children[i], CHILD_EV_STOP, 0);
+	evtimer_add(sv->deadline, &tv);
+	check_done(sv);
+}
+
+void
+sv_stop(struct sv *sv, const char *why)
+{
+	stop_all(sv, KV_S("reason", why));
+}
+
+/*
+ * SIGTERM/SIGINT. With -exec the signal goes to the application first, and
+ * replication stops once it has exited (as Litestream does); without, the
+ * tree stops now. A second signal kills everything at once.
+ */
 static void
 on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct sv *sv = arg;
-	struct timeval tv = { .tv_sec = SV_STOP_TIMEOUT_S };
 	const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
 
 	(void)what;
-	if (sv->phase != SV_RUNNING) {
+	if (sv->phase != SV_RUNNING || sv_app_signalled(sv->app)) {
 		log_warn("second stop signal, killing every child",
 		    KV_S("signal", name));
 		for (size_t i = 0; i < sv->nchildren; i++)
-			child_event(sv, &sv->children[i], CHILD_EV_KILL, 0);
+			sv_child_event(sv, sv->children[i], CHILD_EV_KILL, 0);
+		sv_app_kill(sv->app);
 		event_base_loopbreak(sv->base);
 		return;
 	}
-	log_info("stopping", KV_S("signal", name));
-	sv->phase = SV_STOPPING;
-	for (size_t i = 0; i < sv->nchildren; i++)
-		child_event(sv, &sv->children[i], CHILD_EV_STOP, 0);
-	evtimer_add(sv->deadline, &tv);
-	check_done(sv);
+	if (sv_app_forward(sv->app, (int)sig))
+		return;
+	stop_all(sv, KV_S("signal", name));
 }
 
 static void
 on_sighup(evutil_socket_t sig, short what, void *arg)
 {
+	struct sv *sv = arg;
+
 	(void)sig;
 	(void)what;
-	(void)arg;
-	log_info("reload not supported yet", KV_S("signal", "SIGHUP"));
+	if (sv->phase != SV_RUNNING) {
+		log_warn("stopping; SIGHUP ignored");
+		return;
+	}
+	sv_notify_send(sv->notify, "RELOADING=1");
+	sv_reload(sv);
+	sv_notify_send(sv->notify, "READY=1\nSTATUS=replicating");
 }
 
 void
@@ -323,14 +372,7 @@ sv_on_status(struct sv *sv, const struct msg *m)
 		c->status_len = m->payload_len;
 	}
 	if (m->flags & MSG_F_READY)
-		child_event(sv, c, CHILD_EV_READY, 0);
-}
-
-struct child *
-sv_children(struct sv *sv, size_t *n)
-{
-	*n = sv->nchildren;
-	return sv->children;
+		sv_child_event(sv, c, CHILD_EV_READY, 0);
 }
 
 /* fds 0-2 open, so that no later descriptor (the children's stdin
@@ -347,68 +389,6 @@ valid_std_fds(void)
 				close(n);
 			return -1;
 		}
-	}
-	return 0;
-}
-
-static int
-build_children(struct sv *sv, const struct cfg *cfg, const char *config,
-    bool expand_env)
-{
-	size_t n = 0, k = 0;
-	uint32_t seed = (uint32_t)getpid() ^ (uint32_t)now_ns();
-
-	for (size_t d = 0; d < cfg->ndbs; d++)
-		n += 1 + cfg->dbs[d].nreplicas;
-	if (n == 0) {
-		log_error("no databases specified in configuration");
-		return -1;
-	}
-	if ((sv->children = calloc(n, sizeof(*sv->children))) == NULL) {
-		log_error("out of memory");
-		return -1;
-	}
-	for (size_t d = 0; d < cfg->ndbs; d++) {
-		for (size_t r = 0; r <= cfg->dbs[d].nreplicas; r++) {
-			struct child *c = &sv->children[k++];
-			c->role = r == 0 ? SV_WALREADER : SV_UPLOADER;
-			c->db_id = (uint32_t)d;
-			c->db_path = cfg->dbs[d].path;
-			c->meta_path = cfg->dbs[d].meta_path;
-			if (r > 0) {
-				c->replica_id = (uint32_t)(r - 1);
-				c->replica_name =
-				    cfg->dbs[d].replicas[r - 1].name;
-				c->replica_type = cfg_replica_type_name(
-				    cfg->dbs[d].replicas[r - 1].type);
-			}
-			c->sv = sv;
-			child_fsm_init(&c->fsm,
-			    seed + (uint32_t)k * 2654435761u);
-			sv_child_argv(c, config, expand_env, sv->rundir);
-		}
-	}
-	sv->nchildren = n;
-	return 0;
-}
-
-/* Every endpoint path must fit a Unix socket address: refuse now, not in a
- * child. */
-static int
-check_endpoints(struct sv *sv, const struct cfg *cfg)
-{
-	uint32_t maxr = 0;
-	char err[256];
-
-	for (size_t d = 0; d < cfg->ndbs; d++) {
-		if (cfg->dbs[d].nreplicas > maxr)
-			maxr = (uint32_t)cfg->dbs[d].nreplicas;
-	}
-	if (endpoints_check(sv->rundir, (uint32_t)cfg->ndbs, maxr, err,
-	    sizeof(err)) < 0) {
-		log_error("runtime directory unusable for ipc sockets",
-		    KV_S("path", sv->rundir), KV_ERRS(err));
-		return -1;
 	}
 	return 0;
 }
@@ -431,12 +411,6 @@ setup_events(struct sv *sv)
 	    evsignal_add(sv->sig_int, NULL) < 0 ||
 	    evsignal_add(sv->sig_hup, NULL) < 0)
 		return -1;
-	for (size_t i = 0; i < sv->nchildren; i++) {
-		struct child *c = &sv->children[i];
-		if ((c->timer = evtimer_new(sv->base, on_restart_timer, c)) ==
-		    NULL)
-			return -1;
-	}
 	return 0;
 }
 
@@ -445,10 +419,11 @@ teardown(struct sv *sv)
 {
 	sv_report_close(sv->report);
 	sv_status_close(sv->status);
-	for (size_t i = 0; i < sv->nchildren; i++) {
-		if (sv->children[i].timer != NULL)
-			event_free(sv->children[i].timer);
-	}
+	sv_notify_close(sv->notify);
+	sv_app_free(sv->app);
+	while (sv->nchildren > 0)
+		sv_child_remove(sv, sv->children[sv->nchildren - 1]);
+	free(sv->children);
 	struct event *evs[] = { sv->sig_chld, sv->sig_term, sv->sig_int,
 		sv->sig_hup, sv->deadline };
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
@@ -457,22 +432,48 @@ teardown(struct sv *sv)
 	}
 	if (sv->base != NULL)
 		event_base_free(sv->base);
-	free(sv->children);
 	sv_rundir_remove(sv->rundir);
 	free(sv->rundir);
 	sv_env_free(sv->envp);
 	free(sv->config);
+	cfg_free(sv->cfg);
 	if (sv->devnull >= 0)
 		close(sv->devnull);
 }
 
-int
-supervisor_run(struct cfg *cfg, const char *config_path, bool expand_env)
+/* The children of every database, their endpoints checked. */
+static int
+build_children(struct sv *sv)
 {
-	struct sv sv = { .devnull = -1 };
+	if (sv->cfg->ndbs == 0) {
+		log_error("no databases specified in configuration");
+		return -1;
+	}
+	for (size_t d = 0; d < sv->cfg->ndbs; d++) {
+		if (sv_children_add_db(sv, &sv->cfg->dbs[d]) < 0)
+			return -1;
+	}
+	return sv_children_check_endpoints(sv);
+}
+
+/* The exit status of supervisor_run() once the loop has ended. */
+static int
+final_status(struct sv *sv)
+{
+	if (sv->app != NULL)
+		return sv_app_status(sv->app, sv->killed);
+	return sv->killed ? 1 : 0;
+}
+
+int
+supervisor_run(struct cfg *cfg, const char *config_path, bool expand_env,
+    char *const *exec_argv)
+{
+	struct sv sv = { .devnull = -1, .cfg = cfg, .expand_env = expand_env };
 	int status = 1;
 
 	log_set_role("supervisor");
+	sv.seed = (uint32_t)getpid() ^ (uint32_t)now_ns();
 	if (config_path == NULL)
 		config_path = cfg->file != NULL ? cfg->file :
 		    cfg_default_path();
@@ -490,25 +491,29 @@ supervisor_run(struct cfg *cfg, const char *config_path, bool expand_env)
 	(void)signal(SIGPIPE, SIG_IGN);
 	if ((sv.rundir = sv_rundir_create()) == NULL)
 		goto out;
-	if (build_children(&sv, cfg, sv.config, expand_env) < 0 ||
-	    check_endpoints(&sv, cfg) < 0)
+	if (setup_events(&sv) < 0) {
+		log_error("cannot set up the event loop");
+		goto out;
+	}
+	if (build_children(&sv) < 0)
+		goto out;
+	if (exec_argv != NULL &&
+	    (sv.app = sv_app_new(&sv, exec_argv, sv.devnull)) == NULL)
 		goto out;
 	/* Built before any thread exists (the status socket's). */
 	if ((sv.envp = sv_env_build(environ, getpid())) == NULL) {
 		log_error("out of memory");
 		goto out;
 	}
-	if (setup_events(&sv) < 0) {
-		log_error("cannot set up the event loop");
-		goto out;
-	}
 	if ((sv.status = sv_status_open(&sv, sv.rundir)) == NULL ||
 	    (sv.report = sv_report_open(&sv, cfg->addr)) == NULL)
 		goto out;
+	if ((sv.notify = sv_notify_open(sv.base)) == NULL)
+		goto out;
 	log_info("supervisor started", KV_S("config", sv.config),
 	    KV_S("rundir", sv.rundir), KV_U("children", sv.nchildren));
-	for (size_t i = 0; i < sv.nchildren; i++)
-		child_event(&sv, &sv.children[i], CHILD_EV_START, 0);
+	for (size_t i = 0; i < sv.nchildren && sv.phase == SV_RUNNING; i++)
+		sv_child_event(&sv, sv.children[i], CHILD_EV_START, 0);
 
 	if (event_base_dispatch(sv.base) < 0) {
 		log_error("event loop failed");
@@ -518,7 +523,7 @@ supervisor_run(struct cfg *cfg, const char *config_path, bool expand_env)
 		log_error("event loop ended unexpectedly");
 		goto out;
 	}
-	status = sv.killed ? 1 : 0;
+	status = final_status(&sv);
 	log_info("supervisor stopped", KV_I("status", status));
 out:
 	teardown(&sv);

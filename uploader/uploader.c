@@ -55,20 +55,16 @@ static int
 find_replica(struct upl *u, const char *db, long db_id, const char *name,
     long replica_id)
 {
+	/* db_id and replica_id only number the endpoints (the supervisor
+	 * keeps them across reloads): the config is searched by path and
+	 * name. */
 	u->db = cfg_find_db(u->cfg, db);
-	if (u->db == NULL || u->db - u->cfg->dbs != db_id) {
-		log_error("database not in config at that position",
-		    KV_S("path", db), KV_I("db_id", db_id));
+	if (u->db == NULL) {
+		log_error("database not in config", KV_S("path", db));
 		return -1;
 	}
-	for (size_t i = 0; i < u->db->nreplicas; i++) {
-		const struct cfg_replica *r = &u->db->replicas[i];
-		if (r->name != NULL && strcmp(r->name, name) == 0)
-			u->rep = r;
-	}
-	if (u->rep == NULL || u->rep - u->db->replicas != replica_id) {
-		log_error("replica not in config at that position",
-		    KV_S("replica", name), KV_I("replica_id", replica_id));
+	if ((u->rep = cfg_find_replica(u->db, name)) == NULL) {
+		log_error("replica not in config", KV_S("replica", name));
 		return -1;
 	}
 	if (u->rep->type != CFG_REPLICA_FILE &&

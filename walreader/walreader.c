@@ -35,10 +35,50 @@
 #include "proctitle.h"
 #include "wr.h"
 
+/*
+ * Fills w->replica_eps from IDS ("0,2,1", one number per replica of the
+ * database in config order), or with the config indexes when IDS is NULL.
+ * A count that differs from the config's means the file changed since the
+ * supervisor read it: -1, a config error until the supervisor reloads.
+ */
+static int
+replica_eps(struct wr *w, const char *ids)
+{
+	size_t n = w->db->nreplicas;
+	const char *p = ids;
+	char *end;
+	unsigned long v;
+
+	if ((w->replica_eps = calloc(n ? n : 1, sizeof(uint32_t))) == NULL)
+		return -1;
+	for (size_t r = 0; r < n; r++) {
+		if (ids == NULL) {
+			w->replica_eps[r] = (uint32_t)r;
+			continue;
+		}
+		if (*p < '0' || *p > '9')
+			goto bad;
+		v = strtoul(p, &end, 10);
+		if (v > UINT32_MAX || *end != (r + 1 < n ? ',' : '\0'))
+			goto bad;
+		w->replica_eps[r] = (uint32_t)v;
+		p = end + 1;
+	}
+	if (ids != NULL && n == 0 && *ids != '\0')
+		goto bad;
+	return 0;
+bad:
+	log_error("-replica-ids does not match the replicas in the config "
+	    "(the file changed since the supervisor read it?)",
+	    KV_S("replica_ids", ids), KV_U("replicas", n));
+	return -1;
+}
+
 static int
 parse_args(struct wr *w, int argc, char **argv)
 {
 	const char *config = NULL, *run = NULL, *db = NULL;
+	const char *replica_ids = NULL;
 	bool no_expand = false;
 	long db_id = -1;
 	const struct flag flags[] = {
@@ -47,6 +87,8 @@ parse_args(struct wr *w, int argc, char **argv)
 		{ "run", FLAG_STRING, &run, "DIR", "runtime directory" },
 		{ "db-id", FLAG_INT, &db_id, "N", "database number" },
 		{ "db", FLAG_STRING, &db, "PATH", "database path" },
+		{ "replica-ids", FLAG_STRING, &replica_ids, "N,N,...",
+		    "endpoint number of each replica, in config order" },
 	};
 	int i = flags_parse(flags, sizeof(flags) / sizeof(flags[0]), argc - 1,
 	    argv + 1, stderr);
@@ -65,7 +107,7 @@ parse_args(struct wr *w, int argc, char **argv)
 	}
 	w->db_id = (uint32_t)db_id;
 	w->run = run;
-	return 0;
+	return replica_eps(w, replica_ids);
 }
 
 static void
@@ -184,8 +226,11 @@ walreader_main(int argc, char **argv)
 	proctitle_init(argc, argv);
 	child_setup();
 	log_set_role("walreader");
-	if (parse_args(&w, argc, argv) < 0)
+	if (parse_args(&w, argc, argv) < 0) {
+		free(w.replica_eps);
+		cfg_free(w.cfg);
 		return CHILD_EXIT_CONFIG;
+	}
 	log_config_apply(w.cfg);
 	log_set_db(w.db->path);
 	proctitle_set("walreader", "walship: walreader %s", w.db->path);
@@ -217,6 +262,7 @@ walreader_main(int argc, char **argv)
 		event_free(sigs[i]);
 	wr_close(&w);
 	event_base_free(w.base);
+	free(w.replica_eps);
 	cfg_free(w.cfg);
 	return 0;
 }

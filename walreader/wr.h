@@ -35,6 +35,10 @@ struct wr {
 	struct cfg *cfg;
 	struct cfg_db *db;
 	uint32_t db_id;
+	/* Endpoint number of each replica, in config order (-replica-ids; the
+	 * config index when not given): the supervisor keeps an uploader's
+	 * number across reloads that add or remove other replicas. */
+	uint32_t *replica_eps;
 	const char *run;
 	struct event_base *base;
 

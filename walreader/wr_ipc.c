@@ -60,12 +60,13 @@ wr_ipc_open(struct wr *w)
 		return -1;
 	for (size_t r = 0; r < w->nreplicas; r++) {
 		w->replicas[r].name = w->db->replicas[r].name;
-		if (endpoints_frames(w->run, w->db_id, (uint32_t)r, addr, err,
-		    sizeof(err)) < 0) {
+		if (endpoints_frames(w->run, w->db_id, w->replica_eps[r], addr,
+		    err, sizeof(err)) < 0) {
 			log_error("bad endpoint", KV_ERRS(err));
 			return -1;
 		}
-		snprintf(name, sizeof(name), "frames db%u-r%zu", w->db_id, r);
+		snprintf(name, sizeof(name), "frames db%u-r%u", w->db_id,
+		    (unsigned)w->replica_eps[r]);
 		w->replicas[r].frames = open_sock(w, name, NNEV_PUSH, NNEV_BIND,
 		    addr);
 		if (w->replicas[r].frames == NULL)

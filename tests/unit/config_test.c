@@ -1131,6 +1131,115 @@ TEST(struct_defaults)
 	ASSERT_STR_EQ(cfg_replica_type_name(CFG_REPLICA_ABS), "abs");
 }
 
+/* The example configs (config/examples/) load without a message and mean what they say. */
+TEST(example_configs)
+{
+	struct memout m;
+	struct cfg *cfg;
+	char *msgs;
+
+	setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "example-secret", 1);
+	mem_open(&m);
+	cfg = cfg_load("config/examples/production.yml", true, m.f, NULL);
+	msgs = mem_close(&m);
+	ASSERT_STR_EQ(msgs, "");
+	free(msgs);
+	ASSERT(cfg != NULL);
+	ASSERT_INT_EQ(cfg->ndbs, 1);
+	ASSERT_INT_EQ(cfg->dbs[0].nreplicas, 1);
+	const struct cfg_replica *r = &cfg->dbs[0].replicas[0];
+	ASSERT_INT_EQ(r->type, CFG_REPLICA_S3);
+	ASSERT_INT_EQ(r->sync_interval, 10 * NS_PER_SEC);
+	ASSERT_INT_EQ(r->snapshot_interval, 3600 * NS_PER_SEC);
+	ASSERT_INT_EQ(r->retention, 168 * 3600 * NS_PER_SEC);
+	ASSERT_STR_EQ(r->secret_access_key, "example-secret");
+	cfg_free(cfg);
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+
+	mem_open(&m);
+	cfg = cfg_load("config/examples/development.yml", true, m.f, NULL);
+	msgs = mem_close(&m);
+	ASSERT_STR_EQ(msgs, "");
+	free(msgs);
+	ASSERT(cfg != NULL);
+	ASSERT_INT_EQ(cfg->ndbs, 1);
+	r = &cfg->dbs[0].replicas[0];
+	ASSERT_INT_EQ(r->type, CFG_REPLICA_FILE);
+	ASSERT_INT_EQ(r->sync_interval, 30 * NS_PER_SEC);
+	ASSERT_INT_EQ(r->snapshot_interval, 6 * 3600 * NS_PER_SEC);
+	ASSERT_INT_EQ(r->retention, 72 * 3600 * NS_PER_SEC);
+	ASSERT(r->path[0] == '/'); /* ~ expanded */
+	cfg_free(cfg);
+}
+
+/* What a reload compares: effective values, not how they were written. */
+TEST(compare_for_reload)
+{
+	char *e1, *e2;
+	struct cfg *a = load_str("dbs:\n  - path: /d/a.db\n    replicas:\n"
+	    "      - url: s3://b/p\n        sync-interval: 1s\n"
+	    "      - name: f\n        path: /r\n", false, &e1, NULL);
+	struct cfg *b = load_str("dbs:\n  - path: /d/a.db\n"
+	    "    monitor-interval: 1s\n    replicas:\n"
+	    "      - type: s3\n        bucket: b\n        path: p\n"
+	    "      - name: f\n        path: /r\n"
+	    "        retention: 1h\n", false, &e2, NULL);
+
+	free(e1);
+	free(e2);
+	ASSERT(a != NULL && b != NULL);
+	/* Defaults written out, a url: spelled as keys compare equal. */
+	ASSERT(cfg_db_settings_equal(&a->dbs[0], &b->dbs[0]));
+	ASSERT(cfg_replica_names_equal(&a->dbs[0], &b->dbs[0]));
+	ASSERT(cfg_replica_equal(&a->dbs[0].replicas[0],
+	    &b->dbs[0].replicas[0]));
+	/* One changed key does not. */
+	ASSERT(!cfg_replica_equal(&a->dbs[0].replicas[1],
+	    &b->dbs[0].replicas[1]));
+	ASSERT(cfg_find_replica(&a->dbs[0], "f") == &a->dbs[0].replicas[1]);
+	ASSERT(cfg_find_replica(&a->dbs[0], "s3") == &a->dbs[0].replicas[0]);
+	ASSERT(cfg_find_replica(&a->dbs[0], "nope") == NULL);
+	b->dbs[0].monitor_interval = 2 * NS_PER_SEC;
+	ASSERT(!cfg_db_settings_equal(&a->dbs[0], &b->dbs[0]));
+	free(b->dbs[0].replicas[1].name);
+	b->dbs[0].replicas[1].name = strdup("g");
+	ASSERT(!cfg_replica_names_equal(&a->dbs[0], &b->dbs[0]));
+	cfg_free(a);
+	cfg_free(b);
+}
+
+/* The supervisor drops its secrets, yet a reload still sees whether they
+ * changed: dropped and fresh configs compare by digest. */
+TEST(compare_secrets_after_drop)
+{
+	static const char fmt[] = "dbs:\n  - path: /d/a.db\n    replicas:\n"
+	    "      - url: s3://b/p\n        secret-access-key: %s\n";
+	char y1[256], y2[256], *e1, *e2, *e3;
+	snprintf(y1, sizeof(y1), fmt, "one");
+	snprintf(y2, sizeof(y2), fmt, "two");
+	struct cfg *a = load_str(y1, false, &e1, NULL);
+	struct cfg *same = load_str(y1, false, &e2, NULL);
+	struct cfg *other = load_str(y2, false, &e3, NULL);
+	free(e1);
+	free(e2);
+	free(e3);
+	ASSERT(a != NULL && same != NULL && other != NULL);
+	cfg_drop_secrets(a);
+	ASSERT_STR_EQ(a->dbs[0].replicas[0].secret_access_key, "");
+	ASSERT(cfg_replica_equal(&a->dbs[0].replicas[0],
+	    &same->dbs[0].replicas[0]));
+	ASSERT(!cfg_replica_equal(&a->dbs[0].replicas[0],
+	    &other->dbs[0].replicas[0]));
+	cfg_drop_secrets(other);
+	ASSERT(!cfg_replica_equal(&a->dbs[0].replicas[0],
+	    &other->dbs[0].replicas[0]));
+	cfg_free(a);
+	cfg_free(same);
+	cfg_free(other);
+}
+
 int
 main(void)
 {
@@ -1153,5 +1262,8 @@ main(void)
 	RUN(load_file_errors);
 	RUN(load_counts_errors);
 	RUN(struct_defaults);
+	RUN(example_configs);
+	RUN(compare_for_reload);
+	RUN(compare_secrets_after_drop);
 	return TEST_DONE();
 }

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,13 +35,12 @@ two_children(struct child c[2], const char *db)
 	for (int i = 0; i < 2; i++) {
 		child_fsm_init(&c[i].fsm, 7);
 		c[i].fsm.state = CHILD_UP;
-		c[i].db_path = db;
+		c[i].db_path = (char *)(uintptr_t)db;
 	}
 	c[0].role = SV_WALREADER;
 	c[1].role = SV_UPLOADER;
-	c[1].replica_name = "s3";
-	c[1].replica_type = "s3";
-	c[1].fsm.restarts = 3;
+	c[1].replica_name = (char *)(uintptr_t)"s3";
+		c[1].fsm.restarts = 3;
 	set_status(&c[0], "pid=10\nrole=walreader\ngeneration=0123456789abcdef\n"
 	    "index=2\noffset=4152\nwal_bytes=8304\ncheckpoints=5\n"
 	    "checkpoint_seconds=0.250\nsyncs=oops\n");
@@ -50,10 +50,11 @@ two_children(struct child c[2], const char *db)
 }
 
 static char *
-render(const struct child *c, size_t n)
+render(struct child *c, size_t n)
 {
+	struct child *pc[2] = { &c[0], &c[1] };
 	struct evbuffer *b = evbuffer_new();
-	sv_metrics_render(b, c, n);
+	sv_metrics_render(b, pc, n, NULL);
 	size_t len = evbuffer_get_length(b);
 	char *s = malloc(len + 1);
 	evbuffer_remove(b, s, len);
@@ -116,11 +117,12 @@ TEST(metrics_escape_labels)
 TEST(status_file_render)
 {
 	struct child c[2];
+	struct child *pc[2] = { &c[0], &c[1] };
 	char out[4096];
 	two_children(c, "/data/app.db");
-	c[1].replica_name = "evil\nstate=up";
+	c[1].replica_name = (char *)(uintptr_t)"evil\nstate=up";
 	c[0].fsm.ready_at = 1000000000LL;
-	int n = sv_status_file_render(out, sizeof(out), c, 2, 0, 42,
+	int n = sv_status_file_render(out, sizeof(out), pc, 2, 0, 42,
 	    1700000000123000000LL, 3500000000LL);
 	ASSERT(n > 0);
 	ASSERT_INT_EQ(strlen(out), n);
@@ -131,10 +133,10 @@ TEST(status_file_render)
 	    "state=up\nrestarts=3\n") != NULL);
 	ASSERT(strstr(out, "s3_bytes_up=900\n") != NULL);
 	/* Another database's file holds none of these children. */
-	n = sv_status_file_render(out, sizeof(out), c, 2, 1, 42, 0, 0);
+	n = sv_status_file_render(out, sizeof(out), pc, 2, 1, 42, 0, 0);
 	ASSERT(n > 0 && strstr(out, "component=") == NULL);
 	/* Too small: an error, never a cut file. */
-	ASSERT_INT_EQ(sv_status_file_render(out, 100, c, 2, 0, 42, 0, 0), -1);
+	ASSERT_INT_EQ(sv_status_file_render(out, 100, pc, 2, 0, 42, 0, 0), -1);
 }
 
 TEST(status_file_write)

@@ -1,7 +1,8 @@
 /*
  * The supervisor's restart policy (supervisor/child_fsm.c) driven with an
  * injected clock, its pure helpers (argv, environment, runtime directory,
- * status payloads), the process title (common/proctitle.c), and the
+ * status payloads, systemd notifications), the process title
+ * (common/proctitle.c), and the
  * descriptor and signal hygiene of a real spawn: the test binary re-executes
  * itself through sv_spawn() and the child checks what it inherited.
  */
@@ -14,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <event2/event.h>
+#include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -405,7 +409,7 @@ TEST(child_argv)
 	memset(&c, 0, sizeof(c));
 	c.role = SV_WALREADER;
 	c.db_id = 2;
-	c.db_path = "/data/app.db";
+	c.db_path = (char *)(uintptr_t)"/data/app.db";
 	sv_child_argv(&c, "/etc/walship.yml", true, "/run/walship/walship.abc");
 	static const char *const wr[] = { "walship", "__role", "walreader",
 		"-config", "/etc/walship.yml", "-run",
@@ -417,7 +421,7 @@ TEST(child_argv)
 
 	c.role = SV_UPLOADER;
 	c.replica_id = 1;
-	c.replica_name = "backup";
+	c.replica_name = (char *)(uintptr_t)"backup";
 	sv_child_argv(&c, "w.yml", false, "/tmp/walship.x");
 	static const char *const up[] = { "walship", "__role", "uploader",
 		"-config", "w.yml", "-no-expand-env", "-run", "/tmp/walship.x",
@@ -427,6 +431,18 @@ TEST(child_argv)
 	for (int i = 0; i < 16; i++)
 		ASSERT_STR_EQ(c.argv[i], up[i]);
 	ASSERT(16 < SV_MAX_ARGV);
+
+	/* A walreader learns its replicas' endpoint numbers, which a reload
+	 * may have made differ from their config order. */
+	c.role = SV_WALREADER;
+	c.replica_ids = (char *)(uintptr_t)"0,2,1";
+	sv_child_argv(&c, "w.yml", true, "/tmp/walship.x");
+	static const char *const wr2[] = { "walship", "__role", "walreader",
+		"-config", "w.yml", "-run", "/tmp/walship.x", "-db-id", "2",
+		"-db", "/data/app.db", "-replica-ids", "0,2,1" };
+	ASSERT_INT_EQ(argv_len(c.argv), 13);
+	for (int i = 0; i < 13; i++)
+		ASSERT_STR_EQ(c.argv[i], wr2[i]);
 }
 
 TEST(child_env)
@@ -552,6 +568,7 @@ status_msg(uint32_t db, const char *p)
 TEST(status_sender)
 {
 	struct child cs[4];
+	struct child *tab[4] = { &cs[0], &cs[1], &cs[2], &cs[3] };
 	struct msg m;
 
 	memset(cs, 0, sizeof(cs));
@@ -563,27 +580,27 @@ TEST(status_sender)
 	cs[3] = (struct child){ .role = SV_WALREADER, .db_id = 1, .pid = 103 };
 
 	m = status_msg(0, "pid=101\nrole=walreader\n");
-	ASSERT(sv_status_sender(cs, 4, &m) == &cs[1]); /* pid wins */
+	ASSERT(sv_status_sender(tab, 4, &m) == &cs[1]); /* pid wins */
 	m = status_msg(0, "pid=999\nrole=walreader\n");
-	ASSERT(sv_status_sender(cs, 4, &m) == NULL); /* an old instance */
+	ASSERT(sv_status_sender(tab, 4, &m) == NULL); /* an old instance */
 	m = status_msg(0, "pid=0\n");
-	ASSERT(sv_status_sender(cs, 4, &m) == NULL); /* never a down child */
+	ASSERT(sv_status_sender(tab, 4, &m) == NULL); /* never a down child */
 	m = status_msg(0, "pid=-5\n");
-	ASSERT(sv_status_sender(cs, 4, &m) == NULL);
+	ASSERT(sv_status_sender(tab, 4, &m) == NULL);
 	m = status_msg(0, "pid=101x\n");
-	ASSERT(sv_status_sender(cs, 4, &m) == NULL);
+	ASSERT(sv_status_sender(tab, 4, &m) == NULL);
 	m = status_msg(1, "role=walreader\n");
-	ASSERT(sv_status_sender(cs, 4, &m) == &cs[3]);
+	ASSERT(sv_status_sender(tab, 4, &m) == &cs[3]);
 	m = status_msg(0, "role=uploader\nreplica-id=1\n");
-	ASSERT(sv_status_sender(cs, 4, &m) == &cs[2]);
+	ASSERT(sv_status_sender(tab, 4, &m) == &cs[2]);
 	m = status_msg(0, "role=uploader\n"); /* which replica? */
-	ASSERT(sv_status_sender(cs, 4, &m) == NULL);
+	ASSERT(sv_status_sender(tab, 4, &m) == NULL);
 	m = status_msg(2, "role=walreader\n");
-	ASSERT(sv_status_sender(cs, 4, &m) == NULL);
+	ASSERT(sv_status_sender(tab, 4, &m) == NULL);
 	m = status_msg(0, "role=compactor\n");
-	ASSERT(sv_status_sender(cs, 4, &m) == NULL);
+	ASSERT(sv_status_sender(tab, 4, &m) == NULL);
 	m = status_msg(0, "");
-	ASSERT(sv_status_sender(cs, 4, &m) == NULL);
+	ASSERT(sv_status_sender(tab, 4, &m) == NULL);
 }
 
 TEST(proctitle)
@@ -717,6 +734,109 @@ TEST(spawn_hygiene)
 		    WEXITSTATUS(st) : WTERMSIG(st));
 }
 
+TEST(notify_addr)
+{
+	struct sockaddr_un sa;
+	socklen_t len;
+	char longname[200];
+
+	ASSERT_INT_EQ(sv_notify_addr("/run/systemd/notify", &sa, &len), 0);
+	ASSERT_STR_EQ(sa.sun_path, "/run/systemd/notify");
+	ASSERT_INT_EQ(len, offsetof(struct sockaddr_un, sun_path) + 20);
+	/* Abstract: a leading NUL instead of '@', no NUL at the end. */
+	ASSERT_INT_EQ(sv_notify_addr("@walship/n", &sa, &len), 0);
+	ASSERT_INT_EQ(sa.sun_path[0], 0);
+	ASSERT_MEM_EQ(sa.sun_path + 1, "walship/n", 9);
+	ASSERT_INT_EQ(len, offsetof(struct sockaddr_un, sun_path) + 10);
+	ASSERT_INT_EQ(sv_notify_addr("relative", &sa, &len), -1);
+	ASSERT_INT_EQ(sv_notify_addr("@", &sa, &len), -1);
+	ASSERT_INT_EQ(sv_notify_addr(NULL, &sa, &len), -1);
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[0] = '/';
+	longname[sizeof(longname) - 1] = '\0';
+	ASSERT_INT_EQ(sv_notify_addr(longname, &sa, &len), -1);
+}
+
+TEST(notify_watchdog_usec)
+{
+	ASSERT_INT_EQ(sv_notify_watchdog_usec("30000000", NULL, 42), 30000000);
+	ASSERT_INT_EQ(sv_notify_watchdog_usec("30000000", "42", 42), 30000000);
+	ASSERT_INT_EQ(sv_notify_watchdog_usec("30000000", "43", 42), 0);
+	ASSERT_INT_EQ(sv_notify_watchdog_usec("30000000", "", 42), 30000000);
+	ASSERT_INT_EQ(sv_notify_watchdog_usec(NULL, NULL, 42), 0);
+	ASSERT_INT_EQ(sv_notify_watchdog_usec("0", NULL, 42), 0);
+	ASSERT_INT_EQ(sv_notify_watchdog_usec("-5", NULL, 42), 0);
+	ASSERT_INT_EQ(sv_notify_watchdog_usec("30s", NULL, 42), 0);
+}
+
+/* Receives one datagram from FD within a second into BUF. */
+static ssize_t
+recv_one(int fd, char *buf, size_t len)
+{
+	struct timeval tv = { .tv_sec = 1 };
+	ssize_t n;
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	n = recv(fd, buf, len - 1, 0);
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
+/* A listener on an abstract socket stands in for systemd: READY=1 and the
+ * watchdog pings (WATCHDOG_USEC=200ms: every 100 ms) reach it. */
+TEST(notify_datagrams)
+{
+	char name[64], buf[256];
+	struct sockaddr_un sa;
+	socklen_t len;
+	struct event_base *base;
+	struct sv_notify *n;
+	int fd, pings = 0;
+
+	snprintf(name, sizeof(name), "@walship-test-notify-%ld",
+	    (long)getpid());
+	ASSERT_INT_EQ(sv_notify_addr(name, &sa, &len), 0);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ASSERT(fd >= 0);
+	ASSERT_INT_EQ(bind(fd, (struct sockaddr *)&sa, len), 0);
+
+	/* Unset: inert, sends nothing. */
+	unsetenv("NOTIFY_SOCKET");
+	base = event_base_new();
+	ASSERT(base != NULL);
+	n = sv_notify_open(base);
+	ASSERT(n != NULL);
+	sv_notify_send(n, "READY=1");
+	sv_notify_close(n);
+
+	setenv("NOTIFY_SOCKET", name, 1);
+	setenv("WATCHDOG_USEC", "200000", 1);
+	unsetenv("WATCHDOG_PID");
+	n = sv_notify_open(base);
+	ASSERT(n != NULL);
+	ASSERT(recv_one(fd, buf, sizeof(buf)) > 0); /* the first ping */
+	ASSERT_STR_EQ(buf, "WATCHDOG=1");
+	sv_notify_send(n, "READY=1\nSTATUS=replicating");
+	ASSERT(recv_one(fd, buf, sizeof(buf)) > 0);
+	ASSERT_STR_EQ(buf, "READY=1\nSTATUS=replicating");
+	struct timeval stop = { .tv_usec = 350000 };
+	event_base_loopexit(base, &stop);
+	event_base_dispatch(base);
+	while (recv_one(fd, buf, sizeof(buf)) > 0) {
+		ASSERT_STR_EQ(buf, "WATCHDOG=1");
+		pings++;
+		if (pings == 3)
+			break;
+	}
+	ASSERT_INT_EQ(pings, 3); /* at 100, 200, 300 ms */
+	sv_notify_close(n);
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	event_base_free(base);
+	close(fd);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -742,5 +862,8 @@ main(int argc, char **argv)
 	RUN(status_sender);
 	RUN(proctitle);
 	RUN(spawn_hygiene);
+	RUN(notify_addr);
+	RUN(notify_watchdog_usec);
+	RUN(notify_datagrams);
 	return TEST_DONE();
 }
