@@ -15,7 +15,7 @@ CC       ?= cc
 # Every folder holding code of the binary. Sources are found by wildcard, so a
 # new file needs no Makefile change.
 MODULES := common config cli ipc replica sqlitewal s3 supervisor walreader \
-	uploader compactor
+	uploader compactor sandbox
 
 PKGS := sqlite3 libcurl libcrypto libevent nanomsg yaml-0.1 liblz4 expat libseccomp
 
@@ -100,7 +100,8 @@ UNIT_flags    := $(O)/common/flags.o $(O)/common/log.o
 UNIT_table    := $(O)/common/table.o
 UNIT_supervisor := $(addprefix $(O)/supervisor/,child_fsm.o spawn.o \
 	rundir.o statusmsg.o) $(O)/common/child.o $(O)/common/proctitle.o \
-	$(O)/common/log.o
+	$(O)/common/log.o $(O)/config/credenv.o $(O)/sandbox/privdrop.o \
+	$(O)/ipc/endpoints.o
 UNIT_sqlitewal := $(O)/sqlitewal/sqlitewal.o
 UNIT_msg      := $(O)/ipc/msg.o
 UNIT_nnev     := $(O)/ipc/nnev.o $(O)/ipc/msg.o $(O)/ipc/endpoints.o \

@@ -120,7 +120,10 @@ def new_db(path):
 
 def write_config(path, db, replica):
     with open(path, "w") as f:
-        f.write("dbs:\n  - path: %s\n    replicas:\n      - type: file\n"
+        # user: root keeps walship's processes as the invoking root (the
+        # bench's files are root's); Litestream ignores the key.
+        f.write("user: root\ndbs:\n  - path: %s\n    replicas:\n"
+                "      - type: file\n"
                 "        path: %s\n        sync-interval: 1s\n" % (db, replica))
 
 

@@ -153,6 +153,37 @@ cfg_free(struct cfg *cfg)
 	free(cfg);
 }
 
+/* --- secrets a process does not need --------------------------------------- */
+
+/* Every secret field of R replaced by "" (wiped first). */
+static void
+replica_forget_secrets(struct cfg_replica *r)
+{
+	char **s[] = { &r->access_key_id, &r->secret_access_key,
+		&r->session_token, &r->account_key, &r->password };
+
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		cfg_str_set(s[i], "");
+	cfg_strlist_free(&r->age_identities, true);
+}
+
+void
+cfg_forget_secrets(struct cfg *cfg, const struct cfg_replica *keep,
+    bool keep_all)
+{
+	if (keep_all)
+		return;
+	for (size_t i = 0; i < cfg->ndbs; i++) {
+		struct cfg_db *db = &cfg->dbs[i];
+		for (size_t j = 0; j < db->nreplicas; j++) {
+			if (&db->replicas[j] != keep)
+				replica_forget_secrets(&db->replicas[j]);
+		}
+	}
+	cfg_str_set(&cfg->access_key_id, "");
+	cfg_str_set(&cfg->secret_access_key, "");
+}
+
 /* --- load ------------------------------------------------------------------ */
 
 static void

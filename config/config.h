@@ -173,6 +173,19 @@ void cfg_free(struct cfg *cfg);
  */
 void cfg_print(const struct cfg *cfg, FILE *out);
 
+/*
+ * Wipes the secrets (keys, tokens, passwords, age identities) of every
+ * replica but KEEP (NULL: of all), and the global keys, leaving "" in
+ * their place; nothing when KEEP_ALL. For a process that must not hold
+ * credentials it does not use. The replica's cred_source is kept.
+ */
+void cfg_forget_secrets(struct cfg *cfg, const struct cfg_replica *keep,
+    bool keep_all);
+
+/* Whether environment entry ENTRY ("NAME=value" or "NAME") is one of the
+ * variables S3 credentials are read from (cfg_replica_env_creds). */
+bool cfg_env_is_credential(const char *entry);
+
 /* The db whose absolute path equals PATH (made absolute first), or NULL. */
 struct cfg_db *cfg_find_db(const struct cfg *cfg, const char *path);
 

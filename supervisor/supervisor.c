@@ -58,7 +58,8 @@ struct sv {
 	struct child *children;
 	size_t nchildren;
 	char *rundir;
-	char **envp;
+	char **envp;		/* for children without credentials */
+	char **envp_creds;	/* for S3 uploaders */
 	int devnull;
 	enum sv_phase phase;
 	bool killed;		/* some child needed SIGKILL */
@@ -162,7 +163,8 @@ child_event(struct sv *sv, struct child *c, enum child_event ev, int wstatus)
 static void
 start_child(struct sv *sv, struct child *c)
 {
-	pid_t pid = sv_spawn(SV_SELF_EXE, c->argv, sv->envp, sv->devnull);
+	pid_t pid = sv_spawn(SV_SELF_EXE, c->argv,
+	    c->cred_env ? sv->envp_creds : sv->envp, sv->devnull);
 
 	if (pid < 0) {
 		LOG_CHILD(LOG_LEVEL_ERROR, "cannot start child", c, KV_ERR());
@@ -365,6 +367,8 @@ build_children(struct sv *sv, const struct cfg *cfg, const char *config,
 				c->replica_id = (uint32_t)(r - 1);
 				c->replica_name =
 				    cfg->dbs[d].replicas[r - 1].name;
+				c->cred_env = cfg->dbs[d].replicas[r - 1]
+				    .type == CFG_REPLICA_S3;
 			}
 			c->sv = sv;
 			child_fsm_init(&c->fsm,
@@ -444,6 +448,7 @@ teardown(struct sv *sv)
 	sv_rundir_remove(sv->rundir);
 	free(sv->rundir);
 	sv_env_free(sv->envp);
+	sv_env_free(sv->envp_creds);
 	free(sv->config);
 	if (sv->devnull >= 0)
 		close(sv->devnull);
@@ -477,7 +482,8 @@ supervisor_run(struct cfg *cfg, const char *config_path, bool expand_env)
 	    check_endpoints(&sv, cfg) < 0)
 		goto out;
 	/* Built before any thread exists (the status socket's). */
-	if ((sv.envp = sv_env_build(environ, getpid())) == NULL) {
+	if ((sv.envp = sv_env_build(environ, getpid(), false)) == NULL ||
+	    (sv.envp_creds = sv_env_build(environ, getpid(), true)) == NULL) {
 		log_error("out of memory");
 		goto out;
 	}
@@ -485,7 +491,8 @@ supervisor_run(struct cfg *cfg, const char *config_path, bool expand_env)
 		log_error("cannot set up the event loop");
 		goto out;
 	}
-	if ((sv.status = sv_status_open(&sv, sv.rundir)) == NULL)
+	if ((sv.status = sv_status_open(&sv, sv.rundir)) == NULL ||
+	    sv_rundir_own(cfg, sv.rundir) < 0)
 		goto out;
 	log_info("supervisor started", KV_S("config", sv.config),
 	    KV_S("rundir", sv.rundir), KV_U("children", sv.nchildren));

@@ -19,6 +19,7 @@
 
 #include "child_fsm.h"
 
+struct cfg;
 struct event;
 struct msg;
 struct sv;
@@ -39,6 +40,7 @@ struct child {
 	uint32_t replica_id;	/* index in the db's replicas (uploader) */
 	const char *db_path;	/* borrowed from the cfg */
 	const char *replica_name; /* borrowed; NULL for a walreader */
+	bool cred_env;		/* gets the AWS_* credential variables */
 	pid_t pid;		/* 0 when no process is running */
 	struct event *timer;	/* the restart timer */
 	struct sv *sv;
@@ -61,11 +63,13 @@ void sv_child_argv(struct child *c, const char *config, bool expand_env,
     const char *rundir);
 
 /*
- * ENVIRON without any CHILD_ENV_PARENT entry, plus CHILD_ENV_PARENT=PARENT.
+ * ENVIRON without any CHILD_ENV_PARENT entry, plus CHILD_ENV_PARENT=PARENT;
+ * without CREDENTIALS, also without the variables S3 keys are read from
+ * (cfg_env_is_credential): only S3 uploaders get those.
  * A NULL-terminated malloc'd array whose last string is malloc'd too:
  * release with sv_env_free(). NULL on allocation failure.
  */
-char **sv_env_build(char *const *environ_, pid_t parent);
+char **sv_env_build(char *const *environ_, pid_t parent, bool credentials);
 void sv_env_free(char **env);
 
 /* The binary children run: ours, even if the file was replaced since. */
@@ -91,6 +95,13 @@ int sv_rundir_template(char *buf, size_t len, const char *runtime_directory,
     const char *xdg_runtime_dir);
 /* mkdtemp of the template from the environment; malloc'd path or NULL. */
 char *sv_rundir_create(void);
+/*
+ * When the children switch to the service user (root, user: not root),
+ * gives that user the runtime directory and the status socket in it, so
+ * that they can bind and connect there (the directory stays 0700). 0, or
+ * -1 after logging why (an unknown user included).
+ */
+int sv_rundir_own(const struct cfg *cfg, const char *dir);
 /* Removes the directory and what the children left in it. */
 void sv_rundir_remove(const char *dir);
 

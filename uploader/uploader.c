@@ -4,7 +4,9 @@
  *
  * Order at start-up (smtpd style): the role's arguments, the config, the
  * database and replica it names (anything wrong there is a config error,
- * exit 78, never retried in a loop), logging, the replica client (file:
+ * exit 78, never retried in a loop), logging, confinement (sandbox.h:
+ * service user, its own replica's keys only, its state, the shadow log
+ * read-only, a file replica's directory), the replica client (file:
  * replica/client.h; s3: the asynchronous S3 client on this process's
  * event_base, upl_s3.c); then the event loop: signals, sockets, a timer
  * every sync-interval, a heartbeat. Nothing blocks the loop but local file
@@ -34,6 +36,7 @@
 #include "log.h"
 #include "log_config.h"
 #include "msg.h"
+#include "sandbox.h"
 #include "upl.h"
 
 /* The name travels in every ACK: 1..64 printable bytes, no '/'. */
@@ -266,6 +269,10 @@ uploader_main(int argc, char **argv)
 		return CHILD_EXIT_CONFIG;
 	}
 	log_set_db(u.db->path);
+	/* Before the first thread (nanomsg's, curl's): see sandbox.h. */
+	struct sandbox_target st = { .cfg = u.cfg, .db = u.db, .rep = u.rep,
+		.rundir = u.run };
+	sandbox_enter("uploader", &st);
 	if ((u.base = event_base_new()) == NULL)
 		fatalx("cannot create event base");
 	if (u.rep->type == CFG_REPLICA_S3) {
