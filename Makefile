@@ -102,6 +102,8 @@ UNIT_supervisor := $(addprefix $(O)/supervisor/,child_fsm.o spawn.o \
 	rundir.o statusmsg.o) $(O)/common/child.o $(O)/common/proctitle.o \
 	$(O)/common/log.o $(O)/config/credenv.o $(O)/sandbox/privdrop.o \
 	$(O)/ipc/endpoints.o
+UNIT_sandbox  := $(addprefix $(O)/sandbox/,roles.o privdrop.o \
+	seccomp_policy.o envclean.o) $(O)/common/log.o
 UNIT_sqlitewal := $(O)/sqlitewal/sqlitewal.o
 UNIT_msg      := $(O)/ipc/msg.o
 UNIT_nnev     := $(O)/ipc/nnev.o $(O)/ipc/msg.o $(O)/ipc/endpoints.o \
