@@ -28,8 +28,8 @@ static const char *const allowed[] = {
 	"pwritev", "preadv2", "pwritev2", "open", "openat", "openat2",
 	"close", "close_range", "lseek", "fstat", "stat", "lstat",
 	"newfstatat", "statx", "statfs", "fstatfs", "access", "faccessat",
-	"faccessat2", "readlink", "readlinkat", "getdents64", "getcwd",
-	"fcntl", "flock", "fsync", "fdatasync", "sync_file_range",
+	"faccessat2", "readlink", "readlinkat", "getdents", "getdents64",
+	"getcwd", "fcntl", "flock", "fsync", "fdatasync", "sync_file_range",
 	"ftruncate", "truncate", "fallocate", "fadvise64", "rename",
 	"renameat", "renameat2", "mkdir", "mkdirat", "rmdir", "unlink",
 	"unlinkat", "link", "linkat", "chmod", "fchmod", "fchmodat", "fchown",
@@ -72,7 +72,11 @@ static const char *const allowed[] = {
 static const int prctl_options[] = {
 	PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE, PR_GET_NO_NEW_PRIVS,
 	PR_SET_NO_NEW_PRIVS, PR_GET_SECCOMP, 0x53564d41 /* PR_SET_VMA */,
-	0x59616d61 /* PR_SET_PTRACER, LeakSanitizer */,
+#if defined(__SANITIZE_ADDRESS__)
+	/* LeakSanitizer makes the process dumpable again (a uid change
+	 * cleared it) so that its helper may ptrace the threads. */
+	PR_SET_DUMPABLE, 0x59616d61 /* PR_SET_PTRACER */,
+#endif
 };
 
 int
