@@ -100,7 +100,7 @@ sandbox_enter(const char *name, const struct sandbox_target *t)
 		    "off, seccomp only");
 	if (seccomp_policy_apply(role->net, err, sizeof(err)) < 0)
 		fatalx("cannot load the seccomp filter", KV_ERRS(err));
-	log_debug("confined", KV_S("role", name),
+	log_info("confined", KV_S("role", name),
 	    KV_U("uid", (unsigned long long)pu.uid),
 	    KV_I("landlock_abi", abi), KV_U("rules", rules.n));
 	return abi;
