@@ -5,7 +5,7 @@
  * role ROLE does (sandbox_enter), then tries what that role must not do,
  * and prints one line per attempt:
  *
- *   walreader: read /var/tmp/walship-probe.Xa1b2c/probe: denied (Permission denied)
+ *   walreader: read /var/tmp/walship-probe.X/probe: denied (Permission denied)
  *
  * The attempts: read and create a file outside the role's areas (in a probe
  * directory made for it, owned by the service user, so that only the
