@@ -17,7 +17,7 @@ CC       ?= cc
 # Every folder holding code of the binary. Sources are found by wildcard, so a
 # new file needs no Makefile change.
 MODULES := common config cli ipc replica sqlitewal s3 supervisor walreader \
-	uploader compactor age
+	uploader compactor age sandbox
 
 PKGS := sqlite3 libcurl libcrypto libevent nanomsg yaml-0.1 liblz4 expat libseccomp
 
@@ -102,11 +102,15 @@ UNIT_flags    := $(O)/common/flags.o $(O)/common/log.o
 UNIT_table    := $(O)/common/table.o
 UNIT_supervisor := $(addprefix $(O)/supervisor/,child_fsm.o spawn.o \
 	rundir.o statusmsg.o sdnotify.o) $(O)/common/child.o \
-	$(O)/common/proctitle.o $(O)/common/log.o
+	$(O)/common/proctitle.o $(O)/common/log.o $(O)/config/credenv.o \
+	$(O)/sandbox/privdrop.o $(O)/ipc/endpoints.o
+UNIT_sandbox  := $(addprefix $(O)/sandbox/,roles.o privdrop.o \
+	seccomp_policy.o envclean.o) $(O)/common/log.o
 UNIT_shellwords := $(O)/common/shellwords.o
 UNIT_report   := $(addprefix $(O)/supervisor/,metrics_text.o status_file.o \
 	statusmsg.o child_fsm.o spawn.o) $(O)/common/child.o \
-	$(O)/common/proctitle.o $(O)/common/io.o $(O)/common/log.o
+	$(O)/common/proctitle.o $(O)/common/io.o $(O)/common/log.o \
+	$(O)/config/credenv.o
 UNIT_sqlitewal := $(O)/sqlitewal/sqlitewal.o
 UNIT_msg      := $(O)/ipc/msg.o
 UNIT_nnev     := $(O)/ipc/nnev.o $(O)/ipc/msg.o $(O)/ipc/endpoints.o \

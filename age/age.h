@@ -92,6 +92,14 @@ int age_keys_recipients_from_identities(struct age_keys *k);
  */
 int age_keys_load_file(struct age_keys *k, const char *path, char *err,
     size_t errlen);
+/*
+ * The same file, each identity line (checked by nothing but FN) handed to
+ * FN, which returns 0 or -1 with WHY; the file's bytes are wiped after.
+ */
+typedef int age_key_line_fn(const char *line, void *arg, char *why,
+    size_t whylen);
+int age_keys_file_each(const char *path, age_key_line_fn *fn, void *arg,
+    char *err, size_t errlen);
 /* Wipes and frees. */
 void age_keys_clear(struct age_keys *k);
 

@@ -210,8 +210,8 @@ fail:
 }
 
 int
-age_keys_load_file(struct age_keys *k, const char *path, char *err,
-    size_t errlen)
+age_keys_file_each(const char *path, age_key_line_fn *fn, void *arg,
+    char *err, size_t errlen)
 {
 	char *buf = malloc(KEYFILE_MAX + 2), why[160];
 	size_t nkeys = 0, lineno = 0;
@@ -241,7 +241,7 @@ age_keys_load_file(struct age_keys *k, const char *path, char *err,
 			line[--ll] = '\0';
 		if (ll == 0 || line[0] == '#')
 			continue;
-		if (age_keys_add_identity(k, line, why, sizeof(why)) < 0) {
+		if (fn(line, arg, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "age identity file %s line %zu: "
 			    "%s", path, lineno, why);
 			goto out;
@@ -258,6 +258,19 @@ out:
 	OPENSSL_cleanse(buf, KEYFILE_MAX + 2);
 	free(buf);
 	return rc;
+}
+
+static int
+add_identity_line(const char *line, void *arg, char *why, size_t whylen)
+{
+	return age_keys_add_identity(arg, line, why, whylen);
+}
+
+int
+age_keys_load_file(struct age_keys *k, const char *path, char *err,
+    size_t errlen)
+{
+	return age_keys_file_each(path, add_identity_line, k, err, errlen);
 }
 
 void

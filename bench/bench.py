@@ -150,7 +150,9 @@ def write_config(path, db, replica, extra="", store=None,
     """A config replicating DB to the directory REPLICA (EXTRA appended to
     its entry), or to STORE (an s3store.Store) at S3_PATH when given."""
     with open(path, "w") as f:
-        f.write("dbs:\n  - path: %s\n    replicas:\n" % db)
+        # user: root keeps walship's processes as the invoking root (the
+        # bench's files are root's); Litestream ignores the key.
+        f.write("user: root\ndbs:\n  - path: %s\n    replicas:\n" % db)
         if store is not None:
             f.write(store.config(s3_path))
         else:

@@ -1,7 +1,8 @@
 /*
  * main: the walship binary. Dispatches to a user command (Litestream's
  * command set) or, when the supervisor re-executes itself, to an internal
- * process role.
+ * process role; `__sandbox-selftest` proves a role's confinement
+ * (sandbox/selftest.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "commands.h"
 #include "proctitle.h"
 #include "roles.h"
+#include "selftest.h"
 
 struct command {
 	const char *name;
@@ -123,6 +125,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(name, "__role") == 0)
 		return run_role(argc, argv);
+	if (strcmp(name, "__sandbox-selftest") == 0)
+		return sandbox_selftest_main(argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(commands[i].name, name) == 0)
 			return commands[i].run(argc - 2, argv + 2);

@@ -161,27 +161,7 @@ cfg_replica_secrets_digest(const struct cfg_replica *r, unsigned char out[32])
 void
 cfg_drop_secrets(struct cfg *cfg)
 {
-	char **g[] = { &cfg->secret_access_key };
-
-	for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
-		cfg_free_secret(*g[i]);
-		*g[i] = cfg_xstrdup("");
-	}
-	for (size_t i = 0; i < cfg->ndbs; i++) {
-		for (size_t j = 0; j < cfg->dbs[i].nreplicas; j++) {
-			struct cfg_replica *r = &cfg->dbs[i].replicas[j];
-			cfg_replica_secrets_digest(r, r->secrets_digest);
-			r->secrets_dropped = true;
-			char **s[] = { &r->secret_access_key,
-				&r->session_token, &r->account_key,
-				&r->password };
-			for (size_t k = 0; k < sizeof(s) / sizeof(s[0]); k++) {
-				cfg_free_secret(*s[k]);
-				*s[k] = cfg_xstrdup("");
-			}
-			cfg_strlist_free(&r->age_identities, true);
-		}
-	}
+	cfg_forget_secrets(cfg, NULL, false);
 }
 
 void
@@ -205,6 +185,43 @@ cfg_free(struct cfg *cfg)
 		cfg_free_secret(s[i]);
 	explicit_bzero(cfg, sizeof(*cfg));
 	free(cfg);
+}
+
+/* --- secrets a process does not need --------------------------------------- */
+
+/* Every secret field of R replaced by "" (wiped first), their digest
+ * kept for comparing configs. The access key id is an identifier, not a
+ * secret: it stays, as in S3's own error messages. */
+static void
+replica_forget_secrets(struct cfg_replica *r)
+{
+	char **s[] = { &r->secret_access_key, &r->session_token,
+		&r->account_key, &r->password };
+
+	if (!r->secrets_dropped) {
+		cfg_replica_secrets_digest(r, r->secrets_digest);
+		r->secrets_dropped = true;
+	}
+
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		cfg_str_set(s[i], "");
+	cfg_strlist_free(&r->age_identities, true);
+}
+
+void
+cfg_forget_secrets(struct cfg *cfg, const struct cfg_replica *keep,
+    bool keep_all)
+{
+	if (keep_all)
+		return;
+	for (size_t i = 0; i < cfg->ndbs; i++) {
+		struct cfg_db *db = &cfg->dbs[i];
+		for (size_t j = 0; j < db->nreplicas; j++) {
+			if (&db->replicas[j] != keep)
+				replica_forget_secrets(&db->replicas[j]);
+		}
+	}
+	cfg_str_set(&cfg->secret_access_key, "");
 }
 
 /* --- load ------------------------------------------------------------------ */

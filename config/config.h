@@ -168,12 +168,8 @@ struct cfg *cfg_load(const char *file, bool expand_env, FILE *errs,
 struct cfg *cfg_load_text(const char *name, const char *text, size_t len,
     bool expand_env, FILE *errs, int *nerrors);
 void cfg_free(struct cfg *cfg);
-/*
- * Wipes and drops every secret of CFG (S3 secret keys and session tokens,
- * age identities, abs account keys, sftp passwords; they read as "" or an
- * empty list after), for a process that must not hold them: the
- * walreader never talks to storage.
- */
+/* cfg_forget_secrets(CFG, NULL, false): for a process that holds no
+ * credential at all (the supervisor, the walreader). */
 void cfg_drop_secrets(struct cfg *cfg);
 /* A SHA-256 over R's secrets (the one kept if they were dropped), for
  * comparing two configs' secrets. */
@@ -187,6 +183,19 @@ void cfg_replica_secrets_digest(const struct cfg_replica *r,
  * again (with expand_env off) to the same config.
  */
 void cfg_print(const struct cfg *cfg, FILE *out);
+
+/*
+ * Wipes the secrets (keys, tokens, passwords, age identities) of every
+ * replica but KEEP (NULL: of all), and the global keys, leaving "" in
+ * their place; nothing when KEEP_ALL. For a process that must not hold
+ * credentials it does not use. The replica's cred_source is kept.
+ */
+void cfg_forget_secrets(struct cfg *cfg, const struct cfg_replica *keep,
+    bool keep_all);
+
+/* Whether environment entry ENTRY ("NAME=value" or "NAME") is one of the
+ * variables S3 credentials are read from (cfg_replica_env_creds). */
+bool cfg_env_is_credential(const char *entry);
 
 /* The db whose absolute path equals PATH (made absolute first), or NULL. */
 struct cfg_db *cfg_find_db(const struct cfg *cfg, const char *path);

@@ -76,6 +76,51 @@ fail:
 	return -1;
 }
 
+/* One identity line of a key file, checked, appended to the replica's
+ * age.identities. */
+static int
+inline_line(const char *line, void *arg, char *why, size_t whylen)
+{
+	struct cfg_replica *r = arg;
+	struct age_keys k;
+	char **v;
+
+	memset(&k, 0, sizeof(k));
+	int rc = age_keys_add_identity(&k, line, why, whylen);
+	age_keys_clear(&k);
+	if (rc < 0)
+		return -1;
+	if ((v = realloc(r->age_identities.v, (r->age_identities.n + 1) *
+	    sizeof(*v))) == NULL || (v[r->age_identities.n] = strdup(line)) ==
+	    NULL) {
+		if (v != NULL)
+			r->age_identities.v = v;
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	r->age_identities.v = v;
+	r->age_identities.n++;
+	return 0;
+}
+
+int
+replica_age_inline_identity_file(struct cfg_replica *r, char *err,
+    size_t errlen)
+{
+	char why[512];
+
+	if (r->age_identity_file == NULL || *r->age_identity_file == '\0')
+		return 0;
+	if (age_keys_file_each(r->age_identity_file, inline_line, r, why,
+	    sizeof(why)) < 0) {
+		snprintf(err, errlen, "replica %s: %s", r->name, why);
+		return -1;
+	}
+	free(r->age_identity_file);
+	r->age_identity_file = NULL;
+	return 0;
+}
+
 /* Loads the identities once. 0, or -1 with ERR. */
 static int
 need_identities(struct age_client *a, char *err, size_t errlen)

@@ -34,6 +34,15 @@ int replica_age_keys(const struct cfg_replica *r, bool with_identities,
     struct age_keys *k, char *err, size_t errlen);
 
 /*
+ * Reads R's age.identity-file now, while the process may still read it
+ * (before it drops privileges and confines itself): its identities join
+ * R's age.identities and the file is forgotten. 0 (also when R has no
+ * file), or -1 with ERR naming the file and the line.
+ */
+int replica_age_inline_identity_file(struct cfg_replica *r, char *err,
+    size_t errlen);
+
+/*
  * INNER wrapped with R's age keys; the wrapper owns INNER (freed with it,
  * and on failure). R must outlive the wrapper. NULL with ERR.
  */

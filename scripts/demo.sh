@@ -11,7 +11,10 @@ rm -rf "$D"
 mkdir -p "$D"
 
 cat >"$D/walship.yml" <<YML
-# The embedded default: one database, one directory replica.
+# The embedded default: one database, one directory replica. Started as
+# root, walship runs its processes as user: (default walship); the demo's
+# files are the invoking user's, so it keeps that user.
+user: root
 dbs:
   - path: $D/app.db
     monitor-interval: 200ms

@@ -6,7 +6,9 @@
  * to the sockets. The base is systemd's $RUNTIME_DIRECTORY (RuntimeDirectory=
  * in the unit), else $XDG_RUNTIME_DIR, else /tmp. A Unix socket path has at
  * most 107 bytes: the supervisor checks with endpoints_check() that every
- * endpoint fits before it starts a child.
+ * endpoint fits before it starts a child. When the children run as the
+ * service user, the directory and the supervisor's status socket are
+ * given to that user (sv_rundir_own): they bind their own sockets there.
  */
 #include "sv.h"
 
@@ -16,10 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "endpoints.h"
 #include "log.h"
+#include "privdrop.h"
 
 int
 sv_rundir_template(char *buf, size_t len, const char *runtime_directory,
@@ -66,6 +72,39 @@ sv_rundir_create(void)
 		log_error("out of memory");
 	}
 	return dir;
+}
+
+int
+sv_rundir_own(const struct cfg *cfg, const char *dir)
+{
+	struct privdrop_user pu;
+	char err[512], status[ENDPOINTS_ADDR_MAX];
+	const char *sock;
+
+	if (privdrop_resolve(cfg->user, &pu, err, sizeof(err)) < 0) {
+		log_error("cannot run the processes as the service user",
+		    KV_ERRS(err));
+		return -1;
+	}
+	if (!pu.switch_ids) {
+		if (geteuid() == 0)
+			log_warn("every process runs as root (user: root)",
+			    KV_S("user", cfg->user));
+		return 0;
+	}
+	if (endpoints_status(dir, status, err, sizeof(err)) < 0 ||
+	    (sock = endpoints_path(status)) == NULL) {
+		log_error("runtime directory unusable", KV_S("path", dir),
+		    KV_ERRS(err));
+		return -1;
+	}
+	if (chown(dir, pu.uid, pu.gid) < 0 || chmod(dir, 0700) < 0 ||
+	    chown(sock, pu.uid, pu.gid) < 0) {
+		log_error("cannot give the runtime directory to the service "
+		    "user", KV_S("path", dir), KV_S("user", pu.name), KV_ERR());
+		return -1;
+	}
+	return 0;
 }
 
 void

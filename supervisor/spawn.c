@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "config.h"
 
 const char *
 sv_role_name(enum sv_role role)
@@ -74,7 +75,7 @@ sv_child_argv(struct child *c, const char *config, bool expand_env,
 }
 
 char **
-sv_env_build(char *const *environ_, pid_t parent)
+sv_env_build(char *const *environ_, pid_t parent, bool credentials)
 {
 	static const char key[] = CHILD_ENV_PARENT "=";
 	size_t n = 0, k = 0;
@@ -85,8 +86,10 @@ sv_env_build(char *const *environ_, pid_t parent)
 	if ((env = calloc(n + 2, sizeof(*env))) == NULL)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (strncmp(environ_[i], key, sizeof(key) - 1) != 0)
-			env[k++] = environ_[i];
+		if (strncmp(environ_[i], key, sizeof(key) - 1) == 0 ||
+		    (!credentials && cfg_env_is_credential(environ_[i])))
+			continue;
+		env[k++] = environ_[i];
 	}
 	if (asprintf(&env[k], "%s%ld", key, (long)parent) < 0) {
 		free(env);

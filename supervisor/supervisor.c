@@ -170,10 +170,26 @@ sv_child_event(struct sv *sv, struct child *c, enum child_event ev,
 		check_ready(sv);
 }
 
+/* Only S3 uploaders get the AWS_* credential variables (the config in
+ * force says which replica is S3: a reload may change its type). */
+static bool
+wants_credentials(const struct sv *sv, const struct child *c)
+{
+	const struct cfg_db *db;
+	const struct cfg_replica *r;
+
+	if (c->role != SV_UPLOADER ||
+	    (db = cfg_find_db(sv->cfg, c->db_path)) == NULL ||
+	    (r = cfg_find_replica(db, c->replica_name)) == NULL)
+		return false;
+	return r->type == CFG_REPLICA_S3;
+}
+
 static void
 start_child(struct sv *sv, struct child *c)
 {
-	pid_t pid = sv_spawn(SV_SELF_EXE, c->argv, sv->envp, sv->devnull);
+	pid_t pid = sv_spawn(SV_SELF_EXE, c->argv, wants_credentials(sv, c) ?
+	    sv->envp_creds : sv->envp, sv->devnull);
 
 	if (pid < 0) {
 		LOG_CHILD(LOG_LEVEL_ERROR, "cannot start child", c, KV_ERR());
@@ -435,6 +451,7 @@ teardown(struct sv *sv)
 	sv_rundir_remove(sv->rundir);
 	free(sv->rundir);
 	sv_env_free(sv->envp);
+	sv_env_free(sv->envp_creds);
 	free(sv->config);
 	cfg_free(sv->cfg);
 	if (sv->devnull >= 0)
@@ -501,14 +518,16 @@ supervisor_run(struct cfg *cfg, const char *config_path, bool expand_env,
 	    (sv.app = sv_app_new(&sv, exec_argv, sv.devnull)) == NULL)
 		goto out;
 	/* Built before any thread exists (the status socket's). */
-	if ((sv.envp = sv_env_build(environ, getpid())) == NULL) {
+	if ((sv.envp = sv_env_build(environ, getpid(), false)) == NULL ||
+	    (sv.envp_creds = sv_env_build(environ, getpid(), true)) == NULL) {
 		log_error("out of memory");
 		goto out;
 	}
 	if ((sv.status = sv_status_open(&sv, sv.rundir)) == NULL ||
 	    (sv.report = sv_report_open(&sv, cfg->addr)) == NULL)
 		goto out;
-	if ((sv.notify = sv_notify_open(sv.base)) == NULL)
+	if ((sv.notify = sv_notify_open(sv.base)) == NULL ||
+	    sv_rundir_own(cfg, sv.rundir) < 0)
 		goto out;
 	log_info("supervisor started", KV_S("config", sv.config),
 	    KV_S("rundir", sv.rundir), KV_U("children", sv.nchildren));

@@ -95,7 +95,8 @@ struct sv {
 	struct cfg *cfg;	/* the config in force (owned) */
 	bool expand_env;
 	char *rundir;
-	char **envp;
+	char **envp;		/* for children without credentials */
+	char **envp_creds;	/* for S3 uploaders */
 	int devnull;
 	enum sv_phase phase;
 	bool killed;		/* some child needed SIGKILL */
@@ -122,11 +123,13 @@ void sv_child_argv(struct child *c, const char *config, bool expand_env,
     const char *rundir);
 
 /*
- * ENVIRON without any CHILD_ENV_PARENT entry, plus CHILD_ENV_PARENT=PARENT.
+ * ENVIRON without any CHILD_ENV_PARENT entry, plus CHILD_ENV_PARENT=PARENT;
+ * without CREDENTIALS, also without the variables S3 keys are read from
+ * (cfg_env_is_credential): only S3 uploaders get those.
  * A NULL-terminated malloc'd array whose last string is malloc'd too:
  * release with sv_env_free(). NULL on allocation failure.
  */
-char **sv_env_build(char *const *environ_, pid_t parent);
+char **sv_env_build(char *const *environ_, pid_t parent, bool credentials);
 void sv_env_free(char **env);
 
 /* The binary children run: ours, even if the file was replaced since. */
@@ -152,6 +155,13 @@ int sv_rundir_template(char *buf, size_t len, const char *runtime_directory,
     const char *xdg_runtime_dir);
 /* mkdtemp of the template from the environment; malloc'd path or NULL. */
 char *sv_rundir_create(void);
+/*
+ * When the children switch to the service user (root, user: not root),
+ * gives that user the runtime directory and the status socket in it, so
+ * that they can bind and connect there (the directory stays 0700). 0, or
+ * -1 after logging why (an unknown user included).
+ */
+int sv_rundir_own(const struct cfg *cfg, const char *dir);
 /* Removes the directory and what the children left in it. */
 void sv_rundir_remove(const char *dir);
 

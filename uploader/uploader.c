@@ -4,7 +4,9 @@
  *
  * Order at start-up (smtpd style): the role's arguments, the config, the
  * database and replica it names (anything wrong there is a config error,
- * exit 78, never retried in a loop), logging, the replica client (file:
+ * exit 78, never retried in a loop), logging, confinement (sandbox.h:
+ * service user, its own replica's keys only, its state, the shadow log
+ * read-only, a file replica's directory), the replica client (file:
  * replica/client.h; s3: the asynchronous S3 client on this process's
  * event_base, upl_s3.c); then the event loop: signals, sockets, a timer
  * every sync-interval, a heartbeat. Nothing blocks the loop but local file
@@ -21,6 +23,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,11 +32,13 @@
 
 #include "child.h"
 #include "client.h"
+#include "age_client.h"
 #include "config.h"
 #include "flags.h"
 #include "log.h"
 #include "log_config.h"
 #include "msg.h"
+#include "sandbox.h"
 #include "upl.h"
 
 /* The name travels in every ACK: 1..64 printable bytes, no '/'. */
@@ -264,6 +269,18 @@ uploader_main(int argc, char **argv)
 		return CHILD_EXIT_CONFIG;
 	}
 	log_set_db(u.db->path);
+	/* The key file is readable before the drop only. u.rep points
+	 * into u.cfg, which this process owns. */
+	if (replica_age_inline_identity_file((struct cfg_replica *)(uintptr_t)
+	    u.rep, err, sizeof(err)) < 0) {
+		log_error("cannot read age identities", KV_ERRS(err));
+		cfg_free(u.cfg);
+		return CHILD_EXIT_CONFIG;
+	}
+	/* Before the first thread (nanomsg's, curl's): see sandbox.h. */
+	struct sandbox_target st = { .cfg = u.cfg, .db = u.db, .rep = u.rep,
+		.rundir = u.run };
+	sandbox_enter("uploader", &st);
 	if ((u.base = event_base_new()) == NULL)
 		fatalx("cannot create event base");
 	if (u.rep->type == CFG_REPLICA_S3) {

@@ -3,7 +3,8 @@
  *
  * Order at start-up (smtpd style): parse the role's arguments, set up the
  * child (parent death signal, clean signals), read the config, find the
- * database, then the event loop: a timer every monitor-interval runs one
+ * database, confine (sandbox.h: service user, no secrets, its directory
+ * and shadow log only, no network), then the event loop: a timer every monitor-interval runs one
  * sync (copy WAL frames to the shadow log, start a generation when
  * continuity is lost, checkpoint, snapshot on request, trim, report). The
  * database is opened on the first tick where it exists. Between ticks, an
@@ -33,6 +34,7 @@
 #include "log.h"
 #include "log_config.h"
 #include "proctitle.h"
+#include "sandbox.h"
 #include "wr.h"
 
 /*
@@ -234,6 +236,9 @@ walreader_main(int argc, char **argv)
 	log_config_apply(w.cfg);
 	log_set_db(w.db->path);
 	proctitle_set("walreader", "walship: walreader %s", w.db->path);
+	/* Before the first thread (nanomsg's): see sandbox.h. */
+	struct sandbox_target st = { .cfg = w.cfg, .db = w.db, .rundir = w.run };
+	sandbox_enter("walreader", &st);
 
 	if ((w.base = event_base_new()) == NULL)
 		fatalx("cannot create event base");

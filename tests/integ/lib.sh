@@ -35,9 +35,9 @@ cleanup() {
 	done
 	# A sanitizer report in any process (a supervised child would just be
 	# restarted) fails the scenario.
-	if [ "$rc" -eq 0 ] && grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:" \
+	if [ "$rc" -eq 0 ] && grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:|Sanitizer has encountered a fatal error" \
 		"$T"/*.log >/dev/null 2>&1; then
-		grep -hE -A5 "ERROR: (Address|Leak)Sanitizer|runtime error:" "$T"/*.log | head -40
+		grep -hE -A5 "ERROR: (Address|Leak)Sanitizer|runtime error:|Sanitizer has encountered a fatal error" "$T"/*.log | head -40
 		echo "FAIL: sanitizer report in a process log"
 		rc=1
 	fi

@@ -29,6 +29,7 @@ config() {
 	local f=$1 dir=$2
 	shift 2
 	{
+		echo "user: root"
 		echo "dbs:"
 		echo "  - path: $DB"
 		echo "    monitor-interval: 100ms"
@@ -166,6 +167,7 @@ log "the replicas Litestream made for the age sample restore"
 for s in tiny multichunk; do
 	cp -r "$SAMPLE/$s" "$T/sample-$s"
 	cat >"$T/sample-$s.yml" <<YML
+user: root
 dbs:
   - path: $T/sample-$s.db
     replicas:

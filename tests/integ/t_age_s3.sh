@@ -43,6 +43,7 @@ s3_replica() {	# PREFIX AGE_LINES...
 	fi
 }
 db_head() {
+	echo "user: root"
 	echo "dbs:"
 	echo "  - path: $DB"
 	echo "    monitor-interval: 100ms"

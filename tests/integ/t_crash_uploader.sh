@@ -18,6 +18,7 @@ mkdir -p "$T/data" "$T/run"
 export RUNTIME_DIRECTORY="$T/run"
 sqlite3 "$DB" 'PRAGMA journal_mode=wal; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);' >/dev/null
 cat >"$T/w.yml" <<YML
+user: root
 dbs:
   - path: $DB
     monitor-interval: 100ms

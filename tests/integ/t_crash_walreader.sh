@@ -20,6 +20,7 @@ export RUNTIME_DIRECTORY="$T/run"
 sqlite3 "$DB" 'PRAGMA journal_mode=wal; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);' >/dev/null
 PAGE=$(sqlite3 "$DB" 'PRAGMA page_size')
 cat >"$T/w.yml" <<YML
+user: root
 dbs:
   - path: $DB
     monitor-interval: 100ms

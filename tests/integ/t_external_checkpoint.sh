@@ -23,6 +23,7 @@ sqlite3 "$DB" 'PRAGMA journal_mode=wal; CREATE TABLE t(id INTEGER PRIMARY KEY, v
 # checkpoints 200 ms after a write.
 for c in plain ckpt; do
 	cat >"$T/$c.yml" <<YML
+user: root
 dbs:
   - path: $DB
     monitor-interval: 100ms

@@ -29,6 +29,7 @@ db() {
 	printf '  - path: %s\n    monitor-interval: 100ms\n    replicas:\n' "$1"
 }
 {
+	echo "user: root"
 	echo "dbs:"
 	db "$A"; replica r1 "$T/a-r1"; replica r2 "$T/a-r2"
 	db "$B"; replica r1 "$T/b-r1" 10s
@@ -72,6 +73,7 @@ wait_for 10 restore_matches "$T/a-r2" "$A" || fail "A->r2 stopped replicating af
 log "2. B removed, A: r2 out, r3 in; C added"
 writer "$B" 0.5 20 1 >/dev/null   # only the graceful stop can upload these
 {
+	echo "user: root"
 	echo "dbs:"
 	db "$A"; replica r1 "$T/a-r1"; replica r3 "$T/a-r3"
 	db "$C"; replica r1 "$T/c-r1"

@@ -21,6 +21,7 @@ sqlite3 "$DB" 'PRAGMA journal_mode=wal; CREATE TABLE t(id INTEGER PRIMARY KEY, v
 # s3_config FILE ENDPOINT: a config with DB's S3 replica at ENDPOINT.
 s3_config() {
 	cat >"$1" <<YML
+user: root
 dbs:
   - path: $DB
     monitor-interval: 100ms

@@ -11,6 +11,7 @@ S3RVER_LIST_LAG_MS=60000 start_s3rver bkt
 DB="$T/app.db"
 sqlite3 "$DB" 'PRAGMA journal_mode=wal; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);' >/dev/null
 cat >"$T/w.yml" <<YML
+user: root
 dbs:
   - path: $DB
     monitor-interval: 100ms

@@ -9,6 +9,7 @@
 DB="$T/app.db"
 sqlite3 "$DB" 'PRAGMA journal_mode=wal; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);' >/dev/null
 cat >"$T/w.yml" <<YML
+user: root
 dbs:
   - path: $DB
     monitor-interval: 100ms

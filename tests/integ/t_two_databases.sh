@@ -17,6 +17,7 @@ for d in a b; do
 done
 PAGE=$(sqlite3 "$T/data/a.db" 'PRAGMA page_size')
 {
+	echo "user: root"
 	echo "dbs:"
 	for d in a b; do
 		cat <<YML

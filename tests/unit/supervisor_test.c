@@ -450,7 +450,7 @@ TEST(child_env)
 	char *in[] = { (char *)(uintptr_t)"A=1",
 		(char *)(uintptr_t)CHILD_ENV_PARENT "=999",
 		(char *)(uintptr_t)"B=2", NULL };
-	char **env = sv_env_build(in, 1234);
+	char **env = sv_env_build(in, 1234, true);
 
 	ASSERT(env != NULL);
 	ASSERT_INT_EQ(argv_len(env), 3);
@@ -458,7 +458,7 @@ TEST(child_env)
 	ASSERT_STR_EQ(env[1], "B=2");
 	ASSERT_STR_EQ(env[2], CHILD_ENV_PARENT "=1234");
 	sv_env_free(env);
-	env = sv_env_build(NULL, 5);
+	env = sv_env_build(NULL, 5, true);
 	ASSERT(env != NULL);
 	ASSERT_INT_EQ(argv_len(env), 1);
 	ASSERT_STR_EQ(env[0], CHILD_ENV_PARENT "=5");
@@ -719,7 +719,7 @@ TEST(spawn_hygiene)
 	ssize_t n = readlink(SV_SELF_EXE, exe, sizeof(exe) - 1);
 	ASSERT(n > 0);
 	exe[n] = '\0';
-	env = sv_env_build(environ, getpid());
+	env = sv_env_build(environ, getpid(), true);
 	pid = sv_spawn(exe, c.argv, env, devnull);
 	ASSERT(pid > 0);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
