@@ -81,7 +81,7 @@ struct upl_s3 {
 	enum find_phase find;
 	char fgen[UPL_GEN_SIZE];
 	bool have_file;
-	struct upl_pos file;
+	struct position file;
 	struct upl_scan scan;
 	struct upl_lz4count count;
 	bool count_open;
@@ -439,7 +439,7 @@ static void
 find_done(struct upl_s3 *s3, uint64_t seg_len)
 {
 	struct upl *u = s3->u;
-	struct upl_pos rep, file = s3->file;
+	struct position rep, file = s3->file;
 	bool have = s3->have_file;
 	int64_t created = s3->scan.snap_created;
 
@@ -527,7 +527,7 @@ static void
 list_done(const struct s3_result *res, void *arg)
 {
 	struct upl_s3 *s3 = arg;
-	struct upl_pos rep;
+	struct position rep;
 	char err[1600];
 
 	if (res->status != 0) {
@@ -570,7 +570,7 @@ list_done(const struct s3_result *res, void *arg)
 
 int
 upl_s3_find_position(struct upl *u, const char *gen,
-    const struct upl_pos *file, char *err, size_t errlen)
+    const struct position *file, char *err, size_t errlen)
 {
 	struct upl_s3 *s3 = u->s3;
 

@@ -139,8 +139,8 @@ failed(struct upl *u)
 }
 
 void
-upl_position_known(struct upl *u, const struct upl_pos *file,
-    const struct upl_pos *rep, int64_t snap_created)
+upl_position_known(struct upl *u, const struct position *file,
+    const struct position *rep, int64_t snap_created)
 {
 	char ps[64];
 	bool have = file != NULL;
@@ -189,10 +189,10 @@ upl_position_failed(struct upl *u, const char *gen, const char *err)
 static int
 find_position(struct upl *u)
 {
-	struct upl_pos file, rep;
+	struct position file, rep;
 	char err[512];
 	int64_t created;
-	bool have = upl_pos_load(u->pos_path, &file) == 0;
+	bool have = position_load(u->pos_path, &file) == 0;
 
 	if (!have && errno != ENOENT)
 		log_warn("position file unreadable, reading the replica",
@@ -306,7 +306,7 @@ upl_sync(struct upl *u)
 		}
 	}
 	if (u->pos_dirty) {
-		if (upl_pos_save(u->pos_path, &u->pos, u->file_mode,
+		if (position_save(u->pos_path, &u->pos, u->file_mode,
 		    u->dir_mode) < 0) {
 			log_error("cannot persist replica position",
 			    KV_S("path", u->pos_path), KV_ERR());
@@ -369,7 +369,7 @@ step_done(struct upl *u, const struct upl_step *s, uint64_t bytes,
 		    KV_U("sz", s->to - s->from));
 	}
 	upl_buf_trim(&u->buf, u->pos.gen, u->pos.index, u->pos.offset);
-	if (upl_pos_save(u->pos_path, &u->pos, u->file_mode,
+	if (position_save(u->pos_path, &u->pos, u->file_mode,
 	    u->dir_mode) < 0) {
 		/* The object is on the replica, but a restart would not know:
 		 * no ACK until the position is on disk. */

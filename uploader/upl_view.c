@@ -70,30 +70,6 @@ upl_scan_commit_end(int fd, uint64_t from, uint64_t *end)
 	return 0;
 }
 
-/* META/generation as the walreader reads it: 16 lowercase hex characters
- * after optional whitespace, else none. */
-static void
-read_generation(const char *meta, char gen[UPL_GEN_SIZE])
-{
-	char path[4200], buf[64];
-	gen[0] = '\0';
-	snprintf(path, sizeof(path), "%s/generation", meta);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n = io_pread_full(fd, buf, sizeof(buf) - 1, 0);
-	close(fd);
-	if (n < 16)
-		return;
-	buf[n] = '\0';
-	char *p = buf + strspn(buf, " \t\r\n");
-	size_t len = strcspn(p, " \t\r\n");
-	if (len != 16 || strspn(p, "0123456789abcdef") != 16)
-		return;
-	memcpy(gen, p, 16);
-	gen[16] = '\0';
-}
-
 static bool
 parse_hex(const char *s, size_t n, uint64_t *v)
 {
@@ -204,7 +180,7 @@ upl_view_load(struct upl_view *v, const char *meta,
 	char path[4200];
 
 	memset(v, 0, sizeof(*v));
-	read_generation(meta, v->gen);
+	position_read_generation(meta, v->gen);
 	if (v->gen[0] == '\0')
 		return 0;
 	if (find_snapshot(v, meta) < 0 || list_indexes(v, meta) < 0) {
@@ -259,7 +235,7 @@ upl_view_end(const struct upl_view *v, uint32_t index)
 }
 
 bool
-upl_view_ahead(const struct upl_view *v, const struct upl_pos *pos)
+upl_view_ahead(const struct upl_view *v, const struct position *pos)
 {
 	if (v->gen[0] == '\0')
 		return false;
