@@ -26,6 +26,7 @@
 
 #include "io.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -293,4 +294,69 @@ position_read_generation(const char *meta, char gen[POSITION_GEN_SIZE])
 		return;
 	memcpy(gen, p, 16);
 	gen[16] = '\0';
+}
+
+static bool
+parse_hex(const char *s, size_t n, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c >= '0' && c <= '9')
+			x = x << 4 | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			x = x << 4 | (uint64_t)(c - 'a' + 10);
+		else
+			return false;
+	}
+	*v = x;
+	return true;
+}
+
+int
+position_newest_snapshot(const char *meta, const char *gen, uint32_t *index,
+    uint64_t *offset)
+{
+	char dir[4200];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	if (snprintf(dir, sizeof(dir), "%s/generations/%s/snapshots", meta,
+	    gen) >= (int)sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((e = readdir(d)) != NULL) {
+		uint64_t idx, off;
+		const char *nm = e->d_name;
+		if (strlen(nm) != 38 || nm[8] != '_' ||
+		    strcmp(nm + 25, ".snapshot.lz4") != 0 ||
+		    !parse_hex(nm, 8, &idx) || !parse_hex(nm + 9, 16, &off))
+			continue;
+		if (!found || idx > *index || (idx == *index &&
+		    off > *offset)) {
+			found = true;
+			*index = (uint32_t)idx;
+			*offset = off;
+		}
+	}
+	closedir(d);
+	return found ? 1 : 0;
+}
+
+int
+position_snapshot_path(char *buf, size_t len, const char *meta,
+    const char *gen, uint32_t index, uint64_t offset)
+{
+	int n = snprintf(buf, len, "%s/generations/%s/snapshots/%08" PRIx32
+	    "_%016" PRIx64 ".snapshot.lz4", meta, gen, index, offset);
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
 }

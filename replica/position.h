@@ -46,4 +46,16 @@ int position_save(const char *path, const struct position *p,
  * space, else "" (none, unreadable or malformed). */
 void position_read_generation(const char *meta, char gen[POSITION_GEN_SIZE]);
 
+/*
+ * The walreader's newest snapshot file of generation GEN,
+ * META/generations/<GEN>/snapshots/<I 8 hex>_<OFFSET 16 hex>.snapshot.lz4
+ * (the database at (I, OFFSET), LZ4): 1 with *INDEX and *OFFSET set, 0 if
+ * there is none, -1 with errno.
+ */
+int position_newest_snapshot(const char *meta, const char *gen,
+    uint32_t *index, uint64_t *offset);
+/* That file's path into BUF: 0, or -1 (ENAMETOOLONG). */
+int position_snapshot_path(char *buf, size_t len, const char *meta,
+    const char *gen, uint32_t index, uint64_t offset);
+
 #endif

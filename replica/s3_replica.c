@@ -709,6 +709,43 @@ sr_remove(struct replica_client *rc, const struct replica_obj *o, char *err,
 	return 0;
 }
 
+/* The keys in order, one s3sync_delete: the client cuts them into
+ * DeleteObjects batches of at most 1000 (single DELETEs as a fallback). */
+static int
+sr_remove_many(struct replica_client *rc, const struct replica_obj *objs,
+    size_t n, char *err, size_t errlen)
+{
+	struct s3_replica *c = sr_of(rc);
+	struct s3_error e = { 0 };
+	char (*rel)[S3R_KEY_MAX] = calloc(n, sizeof(*rel));
+	const char **keys = calloc(n, sizeof(*keys));
+	struct lane *l = NULL;
+	int rc2 = -1;
+
+	if (rel == NULL || keys == NULL) {
+		fail_msg(err, errlen, ENOMEM, "delete", "?", "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (s3r_object_key(&objs[i], rel[i], sizeof(rel[i])) < 0) {
+			fail_msg(err, errlen, EINVAL, "delete", "?",
+			    "invalid object");
+			goto out;
+		}
+		keys[i] = rel[i];
+	}
+	if ((l = lane_get(c, err, errlen)) == NULL)
+		goto out;
+	rc2 = s3sync_delete(l->s, keys, n, &e);
+	lane_put(c, l);
+	if (rc2 != 0)
+		rc2 = fail_s3(c, err, errlen, &e, "DeleteObjects", rel[0]);
+out:
+	free(keys);
+	free(rel);
+	return rc2;
+}
+
 /* One batch of a generation's keys, collected from a listing. */
 struct del_ctx {
 	char *keys[S3R_DELETE_BATCH];
@@ -891,6 +928,7 @@ static const struct replica_client_ops s3_ops = {
 	.create = sr_create,
 	.remove = sr_remove,
 	.remove_generation = sr_remove_generation,
+	.remove_many = sr_remove_many,
 	.free = sr_free,
 };
 

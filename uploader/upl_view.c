@@ -87,32 +87,15 @@ parse_hex(const char *s, size_t n, uint64_t *v)
 	return true;
 }
 
-/* The newest snapshot file "<8 hex>_<16 hex>.snapshot.lz4" of V->gen. */
+/* The newest snapshot file of V->gen (replica/position.h). */
 static int
 find_snapshot(struct upl_view *v, const char *meta)
 {
-	char dir[4200];
-	snprintf(dir, sizeof(dir), "%s/generations/%s/snapshots", meta, v->gen);
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return errno == ENOENT ? 0 : -1;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		uint64_t idx, off;
-		const char *nm = e->d_name;
-		if (strlen(nm) != 38 || nm[8] != '_' ||
-		    strcmp(nm + 25, ".snapshot.lz4") != 0 ||
-		    !parse_hex(nm, 8, &idx) || !parse_hex(nm + 9, 16, &off))
-			continue;
-		if (!v->snap || upl_pos_cmp((uint32_t)idx, off, v->snap_index,
-		    v->snap_offset) > 0) {
-			v->snap = true;
-			v->snap_index = (uint32_t)idx;
-			v->snap_offset = off;
-		}
-	}
-	closedir(d);
-	return 0;
+	int r = position_newest_snapshot(meta, v->gen, &v->snap_index,
+	    &v->snap_offset);
+	if (r > 0)
+		v->snap = true;
+	return r < 0 ? -1 : 0;
 }
 
 /* Lists "<8 hex>.wal" in the generation's wal directory: lo, n, and which
