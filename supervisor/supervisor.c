@@ -3,7 +3,7 @@
  *
  * Design (after s6-supervise and smtpd's parent):
  *  - One struct child per role instance: a walreader per database, an
- *    uploader per (database, replica). Its restart policy is the pure state
+ *    uploader per (database, replica), and one compactor. Its restart policy is the pure state
  *    machine of child_fsm.c; this file only carries out what the machine
  *    returns (spawn, signal, arm or cancel the restart timer) and feeds it
  *    events: START at boot, TIMER when a backoff ends, READY from the status
@@ -90,7 +90,8 @@ log_child(enum log_level level, const char *msg, const struct child *c,
 	size_t n = 0;
 
 	kv[n++] = KV_S("child", sv_role_name(c->role));
-	kv[n++] = KV_S("db", c->db_path);
+	if (c->db_path != NULL)
+		kv[n++] = KV_S("db", c->db_path);
 	if (c->role == SV_UPLOADER)
 		kv[n++] = KV_S("replica", c->replica_name);
 	if (c->pid > 0)
@@ -347,6 +348,8 @@ build_children(struct sv *sv, const struct cfg *cfg, const char *config,
 
 	for (size_t d = 0; d < cfg->ndbs; d++)
 		n += 1 + cfg->dbs[d].nreplicas;
+	if (n > 0)
+		n++;	/* the compactor */
 	if (n == 0) {
 		log_error("no databases specified in configuration");
 		return -1;
@@ -372,6 +375,11 @@ build_children(struct sv *sv, const struct cfg *cfg, const char *config,
 			sv_child_argv(c, config, expand_env, sv->rundir);
 		}
 	}
+	struct child *c = &sv->children[k++];
+	c->role = SV_COMPACTOR;
+	c->sv = sv;
+	child_fsm_init(&c->fsm, seed + (uint32_t)k * 2654435761u);
+	sv_child_argv(c, config, expand_env, sv->rundir);
 	sv->nchildren = n;
 	return 0;
 }

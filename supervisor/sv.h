@@ -27,17 +27,19 @@ struct sv_status;
 enum sv_role {
 	SV_WALREADER = 0,
 	SV_UPLOADER,
+	SV_COMPACTOR,		/* one for all replicas: no db, no replica */
 };
 
 /* Room for the longest argv: walship __role uploader, 14 arguments, NULL. */
 #define SV_MAX_ARGV 20
 
-/* One supervised process: a walreader, or an uploader of one replica. */
+/* One supervised process: a walreader, an uploader of one replica, or
+ * the compactor. */
 struct child {
 	enum sv_role role;
 	uint32_t db_id;		/* index in cfg->dbs */
 	uint32_t replica_id;	/* index in the db's replicas (uploader) */
-	const char *db_path;	/* borrowed from the cfg */
+	const char *db_path;	/* borrowed from the cfg; NULL: compactor */
 	const char *replica_name; /* borrowed; NULL for a walreader */
 	pid_t pid;		/* 0 when no process is running */
 	struct event *timer;	/* the restart timer */
@@ -55,7 +57,8 @@ const char *sv_role_name(enum sv_role role);
 /*
  * Fills C->argv (pointing at C's own buffers and at the arguments, which
  * must outlive it): walship __role ROLE -config CONFIG [-no-expand-env]
- * -run RUNDIR -db-id D -db PATH [-replica-id R -replica NAME].
+ * -run RUNDIR [-db-id D -db PATH [-replica-id R -replica NAME]] (the
+ * compactor has no database).
  */
 void sv_child_argv(struct child *c, const char *config, bool expand_env,
     const char *rundir);
