@@ -233,11 +233,17 @@ ask_snapshot(struct upl *u, int64_t now)
 	}
 }
 
-/* snapshot-interval: time since the last snapshot on the replica. */
+/*
+ * snapshot-interval: time since the last snapshot on the replica. Without
+ * one, every retention period, as Litestream's retention check snapshots
+ * when no snapshot is younger than retention (format doc §3.5): the
+ * compactor then always has a snapshot to trim up to.
+ */
 static void
 interval_snapshot(struct upl *u, int64_t now)
 {
-	int64_t every = u->rep->snapshot_interval;
+	int64_t every = u->rep->snapshot_interval > 0 ?
+	    u->rep->snapshot_interval : u->rep->retention;
 	if (every <= 0 || u->snap_wanted || !u->pos.snapshot ||
 	    strcmp(u->pos.gen, u->view.gen) != 0)
 		return;
@@ -497,7 +503,7 @@ upl_on_msg(struct upl *u, const struct msg *m)
 			u->behind_ns = upl_now_ns();
 		break;
 	case MSG_SNAPSHOT:
-		if (u->snap_asked) {
+		if (u->snap_asked || (m->flags & MSG_F_ALL_REPLICAS)) {
 			u->snap_asked = false;
 			u->snap_wanted = true;
 		}
