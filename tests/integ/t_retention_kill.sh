@@ -62,11 +62,11 @@ paced_writer "$DB" 8 "$T/points"
 wait_for 20 grep -q 'msg="retention: deleting"' "$WLOG" || fail "nothing deleted yet"
 
 log "kill while a pass waits on the store"
+# With the store stopped for longer than a retention-check-interval, the
+# compactor is inside a request (none can finish): the one in flight when
+# the store stopped, or the next pass's first listing.
 kill -STOP "$S3_PID"
-PASSES=$(count 'msg="retention: pass"')
-wait_for 10 bash -c "[ \$(grep -c 'msg=\"retention: pass\"' $WLOG) -gt $PASSES ]" ||
-	{ kill -CONT "$S3_PID"; fail "no pass started while the store was stopped"; }
-sleep 0.5
+sleep 3.5
 PID=$(compactor)
 kill -KILL "$PID"
 kill -CONT "$S3_PID"
