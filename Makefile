@@ -138,17 +138,21 @@ UNIT_restore  := $(addprefix $(O)/replica/,restore.o client.o file_client.o \
 	$(O)/common/io.o
 UNIT_uploader := $(addprefix $(O)/uploader/,upl_pos.o upl_plan.o upl_view.o \
 	upl_buf.o upl_store.o upl_sync.o upl_ipc.o upl_s3.o upl_spool.o \
-	upl_scan.o) $(addprefix $(O)/replica/,\
+	upl_scan.o) $(addprefix $(O)/replica/,position.o \
 	client.o file_client.o layout.o lz4frame.o age_client.o) $(AGE_OBJS) \
 	$(addprefix $(O)/ipc/,\
 	nnev.o msg.o endpoints.o) $(O)/sqlitewal/sqlitewal.o $(O)/common/log.o \
 	$(O)/common/io.o $(S3_OBJS)
 UNIT_upl_scan := $(addprefix $(O)/uploader/,upl_scan.o upl_spool.o upl_pos.o) \
+	$(O)/replica/position.o \
 	$(O)/replica/layout.o $(O)/replica/lz4frame.o $(O)/common/io.o
 UNIT_walreader_ckpt := $(O)/walreader/ckpt_vfs.o $(O)/walreader/dbconn.o \
 	$(O)/walreader/snapshot.o $(O)/sqlitewal/sqlitewal.o \
 	$(O)/walreader/shadow.o $(O)/walreader/walindex.o $(O)/common/log.o \
 	$(O)/common/io.o
+UNIT_retain_plan := $(O)/compactor/retain_plan.o $(addprefix $(O)/replica/,\
+	restore.o client.o file_client.o layout.o lz4frame.o) \
+	$(O)/sqlitewal/sqlitewal.o $(O)/common/log.o $(O)/common/io.o
 UNIT_config   := $(addprefix $(O)/config/,config.o duration.o envexpand.o \
 	replica_url.o url_parse.o bytesize.o paths.o diag.o node.o value.o \
 	parse.o resolve.o print.o age_check.o compare.o) $(AGE_OBJS) \

@@ -41,6 +41,7 @@ struct role {
 static const struct role roles[] = {
 	{ "walreader", walreader_main },
 	{ "uploader", uploader_main },
+	{ "compactor", compactor_main },
 };
 
 /* The value of flag NAME ("-NAME V" or "-NAME=V") in ARGV, or NULL. */
@@ -91,6 +92,8 @@ run_role(int argc, char **argv)
 	if (replica != NULL)
 		proctitle_set(role->name, "walship: %s %s -> %s", role->name,
 		    db != NULL ? db : "?", replica);
+	else if (db == NULL)
+		proctitle_set(role->name, "walship: %s", role->name);
 	else
 		proctitle_set(role->name, "walship: %s %s", role->name,
 		    db != NULL ? db : "?");

@@ -12,5 +12,6 @@
 
 int walreader_main(int argc, char **argv);
 int uploader_main(int argc, char **argv);
+int compactor_main(int argc, char **argv);
 
 #endif

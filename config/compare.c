@@ -66,7 +66,8 @@ cfg_db_settings_equal(const struct cfg_db *a, const struct cfg_db *b)
 	    a->checkpoint_interval == b->checkpoint_interval &&
 	    a->min_checkpoint_page_count == b->min_checkpoint_page_count &&
 	    a->max_checkpoint_page_count == b->max_checkpoint_page_count &&
-	    a->shadow_max_size == b->shadow_max_size;
+	    a->shadow_max_size == b->shadow_max_size &&
+	    a->snapshot_wal_bytes == b->snapshot_wal_bytes;
 }
 
 bool

@@ -302,6 +302,7 @@ load(const char *name, const char *text, size_t len, bool expand_env,
 	c.cfg->file = cfg_xstrdup(name);
 	c.cfg->user = cfg_xstrdup(CFG_DEFAULT_USER);
 	c.cfg->shadow_max_size = CFG_DEFAULT_SHADOW_MAX_SIZE;
+	c.cfg->snapshot_wal_bytes = CFG_DEFAULT_SNAPSHOT_WAL_BYTES;
 	if (len > CFG_TEXT_MAX) {
 		cfg_error(&c, NULL, NULL, "file is larger than %u bytes",
 		    CFG_TEXT_MAX);

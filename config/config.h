@@ -43,6 +43,7 @@
 #define CFG_DEFAULT_RETENTION_CHECK_INTERVAL (3600 * NS_PER_SEC)
 #define CFG_DEFAULT_SYNC_INTERVAL (1 * NS_PER_SEC)
 #define CFG_DEFAULT_SHADOW_MAX_SIZE (1024LL * 1024 * 1024) /* 1 GiB */
+#define CFG_DEFAULT_SNAPSHOT_WAL_BYTES (256LL * 1024 * 1024) /* 256 MiB */
 #define CFG_DEFAULT_USER "walship"
 
 enum cfg_replica_type {
@@ -132,6 +133,9 @@ struct cfg_db {
 	long min_checkpoint_page_count;
 	long max_checkpoint_page_count;
 	int64_t shadow_max_size;     /* bytes; walship: the shadow-log cap */
+	int64_t snapshot_wal_bytes;  /* bytes; walship: a snapshot once this
+					much WAL (and at least the database's
+					size) followed the last; 0 = off */
 	struct cfg_replica *replicas;
 	size_t nreplicas;
 };
@@ -147,6 +151,7 @@ struct cfg {
 	bool log_stderr;
 	char *user;                  /* walship: service user for children */
 	int64_t shadow_max_size;     /* walship: default for every db */
+	int64_t snapshot_wal_bytes;  /* walship: default for every db */
 	struct cfg_db *dbs;
 	size_t ndbs;
 	bool has_secrets;            /* a secret written literally in the file

@@ -5,11 +5,13 @@
  * replica names unique within a db.
  *
  * Each table lists the v0.3.13 keys (format doc §5.2), walship's own keys
- * (user, shadow-max-size, sse, sse-kms-key-id, encryption, age.identity-file)
+ * (user, shadow-max-size, snapshot-wal-bytes, sse, sse-kms-key-id,
+ * encryption, age.identity-file)
  * and, as CFG_KIND_LATER, the keys later Litestream releases added, which
  * are ignored with a warning so a config written for them still loads.
  * The global level is read first and dbs last, so replicas can inherit the
- * global credentials and dbs the global shadow-max-size.
+ * global credentials and dbs the global shadow-max-size and
+ * snapshot-wal-bytes.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -38,7 +40,7 @@
 	LATER("max-reconnects"), LATER("reconnect-wait"), LATER("timeout")
 
 enum { GK_DBS, GK_ADDR, GK_EXEC, GK_ACCESS_KEY_ID, GK_SECRET, GK_LOGGING,
-	GK_USER, GK_SHADOW_MAX_SIZE };
+	GK_USER, GK_SHADOW_MAX_SIZE, GK_SNAPSHOT_WAL_BYTES };
 
 static const struct cfg_key global_keys[] = {
 	[GK_DBS] = { "dbs", CFG_KIND_NODE, 0, 0 },
@@ -52,6 +54,8 @@ static const struct cfg_key global_keys[] = {
 	[GK_USER] = { "user", CFG_KIND_STR, offsetof(struct cfg, user), 0 },
 	[GK_SHADOW_MAX_SIZE] = { "shadow-max-size", CFG_KIND_SIZE,
 	    offsetof(struct cfg, shadow_max_size), CFG_POSITIVE },
+	[GK_SNAPSHOT_WAL_BYTES] = { "snapshot-wal-bytes", CFG_KIND_SIZE,
+	    offsetof(struct cfg, snapshot_wal_bytes), CFG_NONNEG },
 	LATER("socket"), LATER("levels"), LATER("snapshot"),
 	LATER("validation"), LATER("l0-retention"),
 	LATER("l0-retention-check-interval"), LATER("verify-compaction"),
@@ -92,6 +96,8 @@ static const struct cfg_key db_keys[] = {
 	    offsetof(struct cfg_db, max_checkpoint_page_count), CFG_NONNEG },
 	{ "shadow-max-size", CFG_KIND_SIZE,
 	    offsetof(struct cfg_db, shadow_max_size), CFG_POSITIVE },
+	{ "snapshot-wal-bytes", CFG_KIND_SIZE,
+	    offsetof(struct cfg_db, snapshot_wal_bytes), CFG_NONNEG },
 	LATER("dir"), LATER("pattern"), LATER("recursive"), LATER("watch"),
 	LATER("busy-timeout"), LATER("truncate-page-n"),
 	LATER("restore-if-db-not-exists"), LATER("replica"),
@@ -271,6 +277,7 @@ parse_db(struct cfg_ctx *c, size_t i, yaml_node_t *n)
 	db->min_checkpoint_page_count = CFG_DEFAULT_MIN_CHECKPOINT_PAGES;
 	db->max_checkpoint_page_count = CFG_DEFAULT_MAX_CHECKPOINT_PAGES;
 	db->shadow_max_size = c->cfg->shadow_max_size;
+	db->snapshot_wal_bytes = c->cfg->snapshot_wal_bytes;
 	if (cfg_want_map(c, n, where)) {
 		cfg_walk_map(c, n, where, db_keys, NKEYS(db_keys), db, seen);
 		db_path(c, i, n, where, seen[DK_PATH]);

@@ -244,6 +244,7 @@ print_db(FILE *out, const struct cfg_db *db)
 	fprintf(out, "%*smax-checkpoint-page-count: %ld\n", ind, "",
 	    db->max_checkpoint_page_count);
 	kv_size(out, ind, "shadow-max-size", db->shadow_max_size);
+	kv_size(out, ind, "snapshot-wal-bytes", db->snapshot_wal_bytes);
 	fprintf(out, "%*sreplicas:%s\n", ind, "", db->nreplicas ? "" : " []");
 	for (size_t i = 0; i < db->nreplicas; i++)
 		print_replica(out, &db->replicas[i]);
@@ -256,6 +257,7 @@ cfg_print(const struct cfg *cfg, FILE *out)
 	kv_str(out, 0, "exec", cfg->exec);
 	kv_str(out, 0, "user", cfg->user);
 	kv_size(out, 0, "shadow-max-size", cfg->shadow_max_size);
+	kv_size(out, 0, "snapshot-wal-bytes", cfg->snapshot_wal_bytes);
 	kv_str(out, 0, "access-key-id", cfg->access_key_id);
 	kv_secret(out, 0, "secret-access-key", cfg->secret_access_key);
 	fprintf(out, "logging:\n");

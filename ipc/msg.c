@@ -248,6 +248,8 @@ known_flags(enum msg_type type)
 		return MSG_F_WANT_SNAPSHOT;
 	case MSG_STATUS:
 		return MSG_F_READY;
+	case MSG_SNAPSHOT:
+		return MSG_F_ALL_REPLICAS;
 	default:
 		return 0;
 	}

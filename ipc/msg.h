@@ -44,7 +44,9 @@
  *                ready in the meta directory; offset = the shadow position it
  *                holds (the image equals the database at (index, offset)).
  *                value = the snapshot's creation time (ns since the epoch).
- *                No payload, no flags.
+ *                No payload. flags MSG_F_ALL_REPLICAS: the walreader cut it
+ *                on its own (snapshot-wal-bytes), every uploader uploads
+ *                it; without it, only an uploader that asked does.
  *  MSG_GENERATION walreader -> uploader: a new generation started; index and
  *                offset are 0. flags: MSG_F_* reason is in value (enum).
  *                No payload, no flags.
@@ -69,7 +71,7 @@
 #include <stdint.h>
 
 #define MSG_MAGIC 0x57534850u /* "PHSW" on the wire: walship */
-#define MSG_VERSION 1
+#define MSG_VERSION 2
 #define MSG_HDR_LEN 64
 /* Batches are capped well below nanomsg's receive limit, which the sockets
  * set explicitly to MSG_HDR_LEN + MSG_MAX_PAYLOAD. */
@@ -88,6 +90,7 @@ enum msg_type {
 
 #define MSG_F_WANT_SNAPSHOT 0x1u
 #define MSG_F_READY 0x2u
+#define MSG_F_ALL_REPLICAS 0x4u
 
 struct msg {
 	enum msg_type type;

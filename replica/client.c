@@ -301,3 +301,14 @@ replica_remove_generation(struct replica_client *c, const char *gen,
 	}
 	return c->ops->remove_generation(c, gen, err, errlen);
 }
+
+int
+replica_remove_many(struct replica_client *c, const struct replica_obj *objs,
+    size_t n, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!obj_valid(&objs[i], err, errlen))
+			return -1;
+	}
+	return n == 0 ? 0 : c->ops->remove_many(c, objs, n, err, errlen);
+}

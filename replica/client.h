@@ -111,6 +111,12 @@ struct replica_client_ops {
 	    char *err, size_t errlen);
 	int (*remove_generation)(struct replica_client *c, const char *gen,
 	    char *err, size_t errlen);
+	/* Deletes N objects in the order given as far as the store keeps an
+	 * order (s3: DeleteObjects batches of at most 1000 keys, single
+	 * DELETEs where the store lacks it). Missing ones count as deleted;
+	 * the first failure stops it. */
+	int (*remove_many)(struct replica_client *c,
+	    const struct replica_obj *objs, size_t n, char *err, size_t errlen);
 	void (*free)(struct replica_client *c);
 };
 
@@ -164,6 +170,9 @@ int replica_remove(struct replica_client *c, const struct replica_obj *o,
     char *err, size_t errlen);
 int replica_remove_generation(struct replica_client *c, const char *gen,
     char *err, size_t errlen);
+/* Batched delete (ops->remove_many); every object is checked first. */
+int replica_remove_many(struct replica_client *c,
+    const struct replica_obj *objs, size_t n, char *err, size_t errlen);
 
 /*
  * The file replica client rooted at directory ROOT (the replica's path).

@@ -538,6 +538,18 @@ fc_remove(struct replica_client *c, const struct replica_obj *o, char *err,
 	return 0;
 }
 
+/* One unlink each, in order: a crash leaves a prefix of the work done. */
+static int
+fc_remove_many(struct replica_client *c, const struct replica_obj *objs,
+    size_t n, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (fc_remove(c, &objs[i], err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Removes everything in directory DFD (closed here), never following links. */
 static int
 rm_tree_at(int dfd, int depth)
@@ -622,6 +634,7 @@ static const struct replica_client_ops file_ops = {
 	.create = fc_create,
 	.remove = fc_remove,
 	.remove_generation = fc_remove_generation,
+	.remove_many = fc_remove_many,
 	.free = fc_free,
 };
 

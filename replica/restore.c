@@ -294,6 +294,7 @@ restore_opts_init(struct restore_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->index = -1;
+	o->offset = -1;
 	o->timestamp = RESTORE_TS_NONE;
 	o->parallelism = RESTORE_DEFAULT_PARALLELISM;
 }
@@ -453,7 +454,9 @@ choose_segments(const struct restore_opts *o, const struct restore_generation *g
 		if (o->timestamp != RESTORE_TS_NONE) {
 			if (s->created <= o->timestamp)
 				end = k + 1;	/* the last one at or before T */
-		} else if (o->index >= 0 && (int64_t)s->index > o->index) {
+		} else if (o->index >= 0 && ((int64_t)s->index > o->index ||
+		    ((int64_t)s->index == o->index && o->offset >= 0 &&
+		    (int64_t)s->offset >= o->offset))) {
 			break;
 		} else
 			end = k + 1;

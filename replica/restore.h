@@ -16,8 +16,9 @@
  *   - Snapshot: with an index limit N the highest index <= N, with T the
  *     highest index created at or before T, else the highest index.
  *   - Segments: every segment from the snapshot index on; with N up to
- *     index N; with T up to the last segment (in index, offset order) whose
- *     created time is <= T. Segments of indexes below the snapshot are
+ *     index N (with an offset O too, only the segments of N starting
+ *     below O); with T up to the last segment (in index, offset order)
+ *     whose created time is <= T. Segments of indexes below the snapshot are
  *     never needed and never looked at.
  *   - Every index from the snapshot's to the last one applied must start
  *     with an offset-0 segment; its segments must be contiguous (offset =
@@ -59,6 +60,10 @@ struct restore_opts {
 	const char *output;		/* path of the database to create */
 	const char *generation;		/* NULL: any */
 	int64_t index;			/* last WAL index to apply, -1: none */
+	int64_t offset;			/* with index: stop that index at the
+					   segment starting at this offset
+					   (the state at (index, offset)),
+					   -1: the whole index */
 	int64_t timestamp;		/* ns since the epoch, or RESTORE_TS_NONE */
 	int parallelism;		/* download threads (<= 0: default,
 					   at most 64) */
@@ -91,7 +96,8 @@ struct restore_plan {
 	uint32_t index_max;		/* last index applied (if nsegments) */
 };
 
-/* Defaults: no generation, index -1, no timestamp, parallelism 8. */
+/* Defaults: no generation, index and offset -1, no timestamp,
+ * parallelism 8. */
 void restore_opts_init(struct restore_opts *o);
 
 /*

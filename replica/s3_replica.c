@@ -709,6 +709,52 @@ sr_remove(struct replica_client *rc, const struct replica_obj *o, char *err,
 	return 0;
 }
 
+/* The keys in order, a DeleteObjects batch of at most 1000 at a time
+ * (single DELETEs where the store lacks it), so memory stays bounded. */
+static int
+sr_remove_many(struct replica_client *rc, const struct replica_obj *objs,
+    size_t n, char *err, size_t errlen)
+{
+	struct s3_replica *c = sr_of(rc);
+	char (*rel)[S3R_KEY_MAX] = calloc(S3R_DELETE_BATCH, sizeof(*rel));
+	const char **keys = calloc(S3R_DELETE_BATCH, sizeof(*keys));
+	struct s3_error e;
+	struct lane *l = NULL;
+	int rc2 = -1;
+
+	if (rel == NULL || keys == NULL) {
+		fail_msg(err, errlen, ENOMEM, "delete", "?", "out of memory");
+		goto out;
+	}
+	if ((l = lane_get(c, err, errlen)) == NULL)
+		goto out;
+	for (size_t done = 0; done < n;) {
+		size_t k = n - done < S3R_DELETE_BATCH ? n - done :
+		    S3R_DELETE_BATCH;
+		for (size_t i = 0; i < k; i++) {
+			if (s3r_object_key(&objs[done + i], rel[i],
+			    sizeof(rel[i])) < 0) {
+				fail_msg(err, errlen, EINVAL, "delete", "?",
+				    "invalid object");
+				goto out;
+			}
+			keys[i] = rel[i];
+		}
+		memset(&e, 0, sizeof(e));
+		if (s3sync_delete(l->s, keys, k, &e) != 0) {
+			fail_s3(c, err, errlen, &e, "DeleteObjects", rel[0]);
+			goto out;
+		}
+		done += k;
+	}
+	rc2 = 0;
+out:
+	lane_put(c, l);
+	free(keys);
+	free(rel);
+	return rc2;
+}
+
 /* One batch of a generation's keys, collected from a listing. */
 struct del_ctx {
 	char *keys[S3R_DELETE_BATCH];
@@ -891,6 +937,7 @@ static const struct replica_client_ops s3_ops = {
 	.create = sr_create,
 	.remove = sr_remove,
 	.remove_generation = sr_remove_generation,
+	.remove_many = sr_remove_many,
 	.free = sr_free,
 };
 

@@ -63,7 +63,7 @@ sv_child_add(struct sv *sv, enum sv_role role, const char *db_path,
 	c->db_id = db_id;
 	c->replica_id = replica_id;
 	c->sv = sv;
-	c->db_path = strdup(db_path);
+	c->db_path = strdup(db_path != NULL ? db_path : "");
 	if (replica_name != NULL)
 		c->replica_name = strdup(replica_name);
 	if (sv->base != NULL)
@@ -124,7 +124,8 @@ id_used(struct sv *sv, const char *db_path, uint32_t id)
 {
 	for (size_t i = 0; i < sv->nchildren; i++) {
 		const struct child *c = sv->children[i];
-		if (db_path == NULL && c->db_id == id)
+		if (db_path == NULL && c->role != SV_COMPACTOR &&
+		    c->db_id == id)
 			return true;
 		if (db_path != NULL && c->role == SV_UPLOADER &&
 		    strcmp(c->db_path, db_path) == 0 && c->replica_id == id)
@@ -198,7 +199,7 @@ sv_children_check_endpoints(struct sv *sv)
 
 	for (size_t i = 0; i < sv->nchildren; i++) {
 		const struct child *c = sv->children[i];
-		if (c->db_id + 1 > maxd)
+		if (c->role != SV_COMPACTOR && c->db_id + 1 > maxd)
 			maxd = c->db_id + 1;
 		if (c->role == SV_UPLOADER && c->replica_id + 1 > maxr)
 			maxr = c->replica_id + 1;

@@ -85,6 +85,23 @@ static const struct family families[] = {
 	{ "walship_s3_errors_total", "counter",
 	  "S3 operations that failed after their retries.", SV_UPLOADER,
 	  "s3_errors", false },
+	{ "walship_retention_passes_total", "counter",
+	  "Retention passes the compactor made.", SV_COMPACTOR,
+	  "retention_passes", false },
+	{ "walship_retention_errors_total", "counter",
+	  "Retention passes that failed.", SV_COMPACTOR, "retention_errors",
+	  false },
+	{ "walship_retention_objects_deleted_total", "counter",
+	  "Replica objects deleted by retention.", SV_COMPACTOR,
+	  "objects_deleted", false },
+	{ "walship_retention_generations_deleted_total", "counter",
+	  "Whole generations deleted by retention.", SV_COMPACTOR,
+	  "generations_deleted", false },
+	{ "walship_validations_total", "counter",
+	  "Replica validations run.", SV_COMPACTOR, "validations", false },
+	{ "walship_validation_errors_total", "counter",
+	  "Validations that found a replica not matching the database.",
+	  SV_COMPACTOR, "validation_errors", false },
 };
 
 /* S3 request counters: payload key, operation label. */
@@ -113,6 +130,10 @@ add_escaped(struct evbuffer *out, const char *s)
 static void
 add_labels(struct evbuffer *out, const struct child *c, const char *extra)
 {
+	if (c->role == SV_COMPACTOR) {	/* serves every database */
+		evbuffer_add_printf(out, "{%s}", extra != NULL ? extra : "");
+		return;
+	}
 	evbuffer_add_printf(out, "{db=\"");
 	add_escaped(out, c->db_path);
 	evbuffer_add_printf(out, "\"");

@@ -54,10 +54,33 @@ str_differs(const char *a, const char *b)
 	return strcmp(a != NULL ? a : "", b != NULL ? b : "") != 0;
 }
 
+/* Whether OC and NC have the same databases and replicas, settings and
+ * all (what the compactor works from). */
+static bool
+same_replication(const struct cfg *oc, const struct cfg *nc)
+{
+	if (oc->ndbs != nc->ndbs || str_differs(oc->user, nc->user))
+		return false;
+	for (size_t d = 0; d < oc->ndbs; d++) {
+		const struct cfg_db *od = &oc->dbs[d];
+		const struct cfg_db *nd = cfg_find_db(nc, od->path);
+		if (nd == NULL || !cfg_db_settings_equal(od, nd) ||
+		    !cfg_replica_names_equal(od, nd))
+			return false;
+		for (size_t r = 0; r < od->nreplicas; r++)
+			if (!cfg_replica_equal(&od->replicas[r],
+			    cfg_find_replica(nd, od->replicas[r].name)))
+				return false;
+	}
+	return true;
+}
+
 /* What the new config NC means for child C, running under OC. */
 static enum verdict
 judge(const struct child *c, const struct cfg *oc, const struct cfg *nc)
 {
+	if (c->role == SV_COMPACTOR)
+		return same_replication(oc, nc) ? KEEP : RESTART;
 	const struct cfg_db *od = cfg_find_db(oc, c->db_path);
 	const struct cfg_db *nd = cfg_find_db(nc, c->db_path);
 	bool user = str_differs(oc->user, nc->user);

@@ -34,7 +34,15 @@
 const char *
 sv_role_name(enum sv_role role)
 {
-	return role == SV_UPLOADER ? "uploader" : "walreader";
+	switch (role) {
+	case SV_UPLOADER:
+		return "uploader";
+	case SV_COMPACTOR:
+		return "compactor";
+	case SV_WALREADER:
+		break;
+	}
+	return "walreader";
 }
 
 void
@@ -56,10 +64,12 @@ sv_child_argv(struct child *c, const char *config, bool expand_env,
 		c->argv[n++] = (char *)(uintptr_t)"-no-expand-env";
 	c->argv[n++] = (char *)(uintptr_t)"-run";
 	c->argv[n++] = (char *)(uintptr_t)rundir;
-	c->argv[n++] = (char *)(uintptr_t)"-db-id";
-	c->argv[n++] = c->db_id_s;
-	c->argv[n++] = (char *)(uintptr_t)"-db";
-	c->argv[n++] = (char *)(uintptr_t)c->db_path;
+	if (c->role != SV_COMPACTOR) {
+		c->argv[n++] = (char *)(uintptr_t)"-db-id";
+		c->argv[n++] = c->db_id_s;
+		c->argv[n++] = (char *)(uintptr_t)"-db";
+		c->argv[n++] = (char *)(uintptr_t)c->db_path;
+	}
 	if (c->role == SV_UPLOADER) {
 		c->argv[n++] = (char *)(uintptr_t)"-replica-id";
 		c->argv[n++] = c->replica_id_s;

@@ -5,7 +5,8 @@
  * these keys to know which child sent it:
  *   pid=N          the sender's getpid(): exact, and a late message from an
  *                  instance already reaped matches no child at all
- *   role=R         "walreader" or "uploader", with the header's db_id,
+ *   role=R         "walreader", "uploader" or "compactor", with the
+ *                  header's db_id (not for the compactor),
  *   replica-id=N   and for an uploader its replica's index in the database
  * pid= wins when present; role= is the fallback.
  */
@@ -78,6 +79,8 @@ sv_status_sender(struct child *const *children, size_t n, const struct msg *m)
 		role = SV_WALREADER;
 	else if (strcmp(val, sv_role_name(SV_UPLOADER)) == 0)
 		role = SV_UPLOADER;
+	else if (strcmp(val, sv_role_name(SV_COMPACTOR)) == 0)
+		role = SV_COMPACTOR;
 	else
 		return NULL;
 	if (role == SV_UPLOADER &&
@@ -86,8 +89,9 @@ sv_status_sender(struct child *const *children, size_t n, const struct msg *m)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		struct child *c = children[i];
-		if (c->role == role && c->db_id == m->db_id &&
-		    (role == SV_WALREADER || c->replica_id == rid))
+		if (c->role == role && (role == SV_COMPACTOR ||
+		    (c->db_id == m->db_id &&
+		    (role == SV_WALREADER || c->replica_id == rid))))
 			return c;
 	}
 	return NULL;

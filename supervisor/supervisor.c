@@ -3,7 +3,7 @@
  *
  * Design (after s6-supervise and smtpd's parent):
  *  - One struct child per role instance: a walreader per database, an
- *    uploader per (database, replica). Its restart policy is the pure state
+ *    uploader per (database, replica), and one compactor. Its restart policy is the pure state
  *    machine of child_fsm.c; this file only carries out what the machine
  *    returns (spawn, signal, arm or cancel the restart timer) and feeds it
  *    events: START at boot, TIMER when a backoff ends, READY from the status
@@ -75,7 +75,8 @@ log_child(enum log_level level, const char *msg, const struct child *c,
 	size_t n = 0;
 
 	kv[n++] = KV_S("child", sv_role_name(c->role));
-	kv[n++] = KV_S("db", c->db_path);
+	if (c->db_path != NULL)
+		kv[n++] = KV_S("db", c->db_path);
 	if (c->role == SV_UPLOADER)
 		kv[n++] = KV_S("replica", c->replica_name);
 	if (c->pid > 0)
@@ -469,6 +470,10 @@ build_children(struct sv *sv)
 	for (size_t d = 0; d < sv->cfg->ndbs; d++) {
 		if (sv_children_add_db(sv, &sv->cfg->dbs[d]) < 0)
 			return -1;
+	}
+	if (sv_child_add(sv, SV_COMPACTOR, NULL, NULL, 0, 0) == NULL) {
+		log_error("out of memory");
+		return -1;
 	}
 	return sv_children_check_endpoints(sv);
 }

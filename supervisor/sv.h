@@ -41,13 +41,15 @@ struct sv_status;
 enum sv_role {
 	SV_WALREADER = 0,
 	SV_UPLOADER,
+	SV_COMPACTOR,		/* one for all replicas: no db, no replica */
 };
 
 /* Room for the longest argv: walship __role uploader, 14 arguments, NULL. */
 #define SV_MAX_ARGV 20
 
 /*
- * One supervised process: a walreader, or an uploader of one replica. A
+ * One supervised process: a walreader, an uploader of one replica, or
+ * the compactor (db_path "", no replica). A
  * child is known by its database path and replica name, which survive a
  * reload; db_id and replica_id are only the numbers of its IPC endpoints
  * (ipc/endpoints.h), given once and kept for the child's whole life, so
@@ -58,7 +60,7 @@ struct child {
 	enum sv_role role;
 	uint32_t db_id;		/* endpoint number of the database */
 	uint32_t replica_id;	/* endpoint number of the replica (uploader) */
-	char *db_path;		/* owned (may be a test's literal) */
+	char *db_path;		/* owned (may be a test's literal); "": compactor */
 	char *replica_name;	/* owned; NULL for a walreader */
 	/* walreader: the replica_id of each of its database's replicas, in
 	 * config order ("0,2,1"); owned, NULL when it has none. */
@@ -116,8 +118,9 @@ const char *sv_role_name(enum sv_role role);
 /*
  * Fills C->argv (pointing at C's own buffers and at the arguments, which
  * must outlive it): walship __role ROLE -config CONFIG [-no-expand-env]
- * -run RUNDIR -db-id D -db PATH [-replica-id R -replica NAME] (uploader)
- * [-replica-ids LIST] (walreader with replicas).
+ * -run RUNDIR [-db-id D -db PATH [-replica-id R -replica NAME]
+ * (uploader) [-replica-ids LIST] (walreader with replicas)] (the compactor
+ * has no database).
  */
 void sv_child_argv(struct child *c, const char *config, bool expand_env,
     const char *rundir);

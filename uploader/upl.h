@@ -3,7 +3,8 @@
  * uploader.h.
  *
  *   uploader.c   uploader_main: arguments, config, signals, timers, loop
- *   upl_pos.c    the persisted replica position (META/walship/NAME.pos)
+ *   upl_pos.c    comparing positions; whether the position file
+ *                (replica/position.h) holds against the replica
  *   upl_view.c   what the shadow log holds: generation, indexes and their
  *                committed ends, the newest snapshot file
  *   upl_plan.c   which objects to write, in which order: a pure function
@@ -34,7 +35,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define UPL_GEN_SIZE 17			/* 16 hex characters and a NUL */
+#include "position.h"
+
+#define UPL_GEN_SIZE POSITION_GEN_SIZE
 #define UPL_BUF_CAP (8u * 1024 * 1024)	/* frames kept in memory */
 #define UPL_WHY_LEN 160
 
@@ -42,30 +45,8 @@
  * Positions and the position file
  * ------------------------------------------------------------------- */
 
-struct upl_pos {
-	char gen[UPL_GEN_SIZE];	/* "" = none */
-	uint32_t index;
-	uint64_t offset;
-	bool snapshot;		/* the generation's snapshot is on the replica */
-};
-
 /* Orders (ai, ao) and (bi, bo): -1, 0 or 1. */
 int upl_pos_cmp(uint32_t ai, uint64_t ao, uint32_t bi, uint64_t bo);
-
-/*
- * The position file's text: "walship-position 1", then generation=,
- * index=, offset=, snapshot= lines and crc32= of everything before it.
- * Encode returns the length (< LEN), or -1 if BUF is too small.
- */
-int upl_pos_encode(const struct upl_pos *p, char *buf, size_t len);
-/* Strict: every line, in order, nothing else, the CRC right. 0 or -1. */
-int upl_pos_decode(const char *buf, size_t len, struct upl_pos *p);
-
-/*
- * META/walship/<NAME>.pos into BUF; bytes of NAME outside [A-Za-z0-9_-]
- * (and a leading '.') are written %XX, so any replica name is one file.
- */
-int upl_pos_path(char *buf, size_t len, const char *meta, const char *name);
 
 /*
  * Whether a position file's position FILE can be believed given what the
@@ -73,14 +54,8 @@ int upl_pos_path(char *buf, size_t len, const char *meta, const char *name);
  * object of it; snapshot whether it holds a snapshot). A replica emptied,
  * or stripped of the snapshot the file says it has, is believed instead.
  */
-bool upl_pos_file_usable(const struct upl_pos *file, const struct upl_pos *rep);
-
-/* Reads PATH: 0, or -1 with errno ENOENT (none) or EINVAL (corrupt). */
-int upl_pos_load(const char *path, struct upl_pos *p);
-/* Writes PATH.tmp, fsyncs, renames, fsyncs the directory (made if
- * missing, with DIR_MODE). 0, or -1 with errno. */
-int upl_pos_save(const char *path, const struct upl_pos *p, mode_t file_mode,
-    mode_t dir_mode);
+bool upl_pos_file_usable(const struct position *file,
+    const struct position *rep);
 
 /* ---------------------------------------------------------------------
  * The shadow log as the uploader sees it
@@ -117,7 +92,7 @@ void upl_view_free(struct upl_view *v);
 /* The end of INDEX in V, UPL_END_MISSING if V has no such index. */
 uint64_t upl_view_end(const struct upl_view *v, uint32_t index);
 /* True if V holds a frame past POS (in POS's generation). */
-bool upl_view_ahead(const struct upl_view *v, const struct upl_pos *pos);
+bool upl_view_ahead(const struct upl_view *v, const struct position *pos);
 
 /*
  * Committed end of the shadow WAL open at FD, scanning frame headers from
@@ -140,7 +115,7 @@ struct upl_step {
 	uint32_t index;
 	uint64_t from;		/* segment: shadow bytes [from, to) */
 	uint64_t to;		/* snapshot: the position it holds (offset) */
-	struct upl_pos after;	/* the durable position once it is written */
+	struct position after;	/* the durable position once it is written */
 };
 
 enum upl_plan_status {
@@ -167,7 +142,7 @@ struct upl_plan {
  * steps, so a repeat after a crash writes the same object names.
  * Returns 0 (P filled in; release with upl_plan_free), or -1 (ENOMEM).
  */
-int upl_plan_make(const struct upl_view *v, const struct upl_pos *pos,
+int upl_plan_make(const struct upl_view *v, const struct position *pos,
     bool snapshot_wanted, struct upl_plan *p);
 void upl_plan_free(struct upl_plan *p);
 
@@ -265,7 +240,7 @@ int upl_put_snapshot(struct replica_client *c, const char *meta,
  * time (ns since the epoch, 0 if none). 0, or -1 with errno and ERR.
  */
 int upl_replica_position(struct replica_client *c, const char *gen,
-    struct upl_pos *pos, int64_t *snap_created, char *err, size_t errlen);
+    struct position *pos, int64_t *snap_created, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------------
  * A compressed segment on its way to S3 (upl_spool.c)
@@ -325,7 +300,7 @@ int upl_scan_wal(struct upl_scan *sc, const char *name, int64_t size);
  * decompressed length is SEG_LEN; else (highest snapshot index, 0).
  */
 void upl_scan_position(const struct upl_scan *sc, const char *gen,
-    uint64_t seg_len, struct upl_pos *pos);
+    uint64_t seg_len, struct position *pos);
 
 /*
  * The decompressed length of an LZ4 frame stream fed in pieces (a segment
@@ -390,7 +365,7 @@ struct upl {
 	struct nnev *acks;	/* PUSH to the walreader */
 	struct nnev *status;	/* PUSH to the supervisor */
 
-	struct upl_pos pos;	/* durable on the replica */
+	struct position pos;	/* durable on the replica */
 	bool pos_known;		/* loaded or found on the replica */
 	bool pos_dirty;		/* advanced but not yet persisted */
 	struct upl_view view;
@@ -443,8 +418,8 @@ void upl_step_end(struct upl *u, int rc, int e, enum upl_fault fault,
  * none) unless the replica's REP contradicts it (upl_pos_file_usable),
  * else REP; SNAP_CREATED the newest snapshot's time on the replica.
  */
-void upl_position_known(struct upl *u, const struct upl_pos *file,
-    const struct upl_pos *rep, int64_t snap_created);
+void upl_position_known(struct upl *u, const struct position *file,
+    const struct position *rep, int64_t snap_created);
 /* Reading the start-up position from the replica failed (ERR). */
 void upl_position_failed(struct upl *u, const char *gen, const char *err);
 /* A message from the walreader. */
@@ -475,7 +450,7 @@ int upl_s3_put(struct upl *u, const struct upl_step *s,
 /* Starts reading the position of GEN on the replica (format doc §3.3);
  * FILE is the position file's, or NULL. 0, or -1 with ERR. */
 int upl_s3_find_position(struct upl *u, const char *gen,
-    const struct upl_pos *file, char *err, size_t errlen);
+    const struct position *file, char *err, size_t errlen);
 /* s3://BUCKET/KEY of object O, for messages. */
 const char *upl_s3_obj_name(const struct upl *u, const struct replica_obj *o,
     char *buf, size_t len);

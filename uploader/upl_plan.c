@@ -46,7 +46,7 @@
 struct planner {
 	struct upl_plan *p;
 	size_t cap;
-	struct upl_pos at;	/* the position reached by the steps so far */
+	struct position at;	/* the position reached by the steps so far */
 };
 
 static int
@@ -87,7 +87,7 @@ fail_nomem(struct upl_plan *p)
 }
 
 static bool
-pos_in_view(const struct upl_view *v, const struct upl_pos *pos)
+pos_in_view(const struct upl_view *v, const struct position *pos)
 {
 	uint64_t e = upl_view_end(v, pos->index);
 	return e != UPL_END_MISSING && pos->offset <= e;
@@ -99,7 +99,7 @@ pos_in_view(const struct upl_view *v, const struct upl_pos *pos)
  * nothing to do yet.
  */
 static bool
-plan_start(const struct upl_view *v, const struct upl_pos *pos,
+plan_start(const struct upl_view *v, const struct position *pos,
     struct upl_plan *p, uint32_t *ci, uint64_t *co, bool *snap_done)
 {
 	bool same = strcmp(pos->gen, v->gen) == 0;
@@ -144,7 +144,7 @@ plan_start(const struct upl_view *v, const struct upl_pos *pos,
 }
 
 int
-upl_plan_make(const struct upl_view *v, const struct upl_pos *pos,
+upl_plan_make(const struct upl_view *v, const struct position *pos,
     bool snapshot_wanted, struct upl_plan *p)
 {
 	struct planner pl = { .p = p };

@@ -99,7 +99,7 @@ struct upl_s3 {
 	enum find_phase find;
 	char fgen[UPL_GEN_SIZE];
 	bool have_file;
-	struct upl_pos file;
+	struct position file;
 	struct upl_scan scan;
 	struct upl_lz4count count;
 	bool count_open;
@@ -526,7 +526,7 @@ static void
 find_done(struct upl_s3 *s3, uint64_t seg_len)
 {
 	struct upl *u = s3->u;
-	struct upl_pos rep, file = s3->file;
+	struct position rep, file = s3->file;
 	bool have = s3->have_file;
 	int64_t created = s3->scan.snap_created;
 
@@ -651,7 +651,7 @@ head_done(const struct s3_result *res, void *arg)
 
 	if (res->status == 0) {
 		struct upl *u = s3->u;
-		struct upl_pos file = s3->file;
+		struct position file = s3->file;
 		int64_t created = res->info.last_modified;
 
 		log_info("replica listing lags, HEAD confirms the position file",
@@ -707,7 +707,7 @@ static void
 list_done(const struct s3_result *res, void *arg)
 {
 	struct upl_s3 *s3 = arg;
-	struct upl_pos rep;
+	struct position rep;
 	char err[1600];
 
 	if (res->status != 0) {
@@ -762,7 +762,7 @@ list_done(const struct s3_result *res, void *arg)
 
 int
 upl_s3_find_position(struct upl *u, const char *gen,
-    const struct upl_pos *file, char *err, size_t errlen)
+    const struct position *file, char *err, size_t errlen)
 {
 	struct upl_s3 *s3 = u->s3;
 

@@ -67,7 +67,7 @@ upl_scan_wal(struct upl_scan *sc, const char *name, int64_t size)
 
 void
 upl_scan_position(const struct upl_scan *sc, const char *gen,
-    uint64_t seg_len, struct upl_pos *pos)
+    uint64_t seg_len, struct position *pos)
 {
 	memset(pos, 0, sizeof(*pos));
 	if (sc->nsnaps == 0 && sc->nsegs == 0)

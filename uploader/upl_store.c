@@ -257,7 +257,7 @@ out:
 
 int
 upl_replica_position(struct replica_client *c, const char *gen,
-    struct upl_pos *pos, int64_t *snap_created, char *err, size_t errlen)
+    struct position *pos, int64_t *snap_created, char *err, size_t errlen)
 {
 	struct replica_snapshot *snaps = NULL;
 	struct replica_wal_segment *segs = NULL;

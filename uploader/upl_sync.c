@@ -144,8 +144,8 @@ failed(struct upl *u, const char *why)
 }
 
 void
-upl_position_known(struct upl *u, const struct upl_pos *file,
-    const struct upl_pos *rep, int64_t snap_created)
+upl_position_known(struct upl *u, const struct position *file,
+    const struct position *rep, int64_t snap_created)
 {
 	char ps[64];
 	bool have = file != NULL;
@@ -194,10 +194,10 @@ upl_position_failed(struct upl *u, const char *gen, const char *err)
 static int
 find_position(struct upl *u)
 {
-	struct upl_pos file, rep;
+	struct position file, rep;
 	char err[512];
 	int64_t created;
-	bool have = upl_pos_load(u->pos_path, &file) == 0;
+	bool have = position_load(u->pos_path, &file) == 0;
 
 	if (!have && errno != ENOENT)
 		log_warn("position file unreadable, reading the replica",
@@ -238,11 +238,17 @@ ask_snapshot(struct upl *u, int64_t now)
 	}
 }
 
-/* snapshot-interval: time since the last snapshot on the replica. */
+/*
+ * snapshot-interval: time since the last snapshot on the replica. Without
+ * one, every retention period, as Litestream's retention check snapshots
+ * when no snapshot is younger than retention (format doc §3.5): the
+ * compactor then always has a snapshot to trim up to.
+ */
 static void
 interval_snapshot(struct upl *u, int64_t now)
 {
-	int64_t every = u->rep->snapshot_interval;
+	int64_t every = u->rep->snapshot_interval > 0 ?
+	    u->rep->snapshot_interval : u->rep->retention;
 	if (every <= 0 || u->snap_wanted || !u->pos.snapshot ||
 	    strcmp(u->pos.gen, u->view.gen) != 0)
 		return;
@@ -311,7 +317,7 @@ upl_sync(struct upl *u)
 		}
 	}
 	if (u->pos_dirty) {
-		if (upl_pos_save(u->pos_path, &u->pos, u->file_mode,
+		if (position_save(u->pos_path, &u->pos, u->file_mode,
 		    u->dir_mode) < 0) {
 			log_error("cannot persist replica position",
 			    KV_S("path", u->pos_path), KV_ERR());
@@ -376,7 +382,7 @@ step_done(struct upl *u, const struct upl_step *s, uint64_t bytes,
 		    KV_U("sz", s->to - s->from));
 	}
 	upl_buf_trim(&u->buf, u->pos.gen, u->pos.index, u->pos.offset);
-	if (upl_pos_save(u->pos_path, &u->pos, u->file_mode,
+	if (position_save(u->pos_path, &u->pos, u->file_mode,
 	    u->dir_mode) < 0) {
 		/* The object is on the replica, but a restart would not know:
 		 * no ACK until the position is on disk. */
@@ -504,7 +510,7 @@ upl_on_msg(struct upl *u, const struct msg *m)
 			u->behind_ns = upl_now_ns();
 		break;
 	case MSG_SNAPSHOT:
-		if (u->snap_asked) {
+		if (u->snap_asked || (m->flags & MSG_F_ALL_REPLICAS)) {
 			u->snap_asked = false;
 			u->snap_wanted = true;
 		}

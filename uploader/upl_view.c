@@ -70,30 +70,6 @@ upl_scan_commit_end(int fd, uint64_t from, uint64_t *end)
 	return 0;
 }
 
-/* META/generation as the walreader reads it: 16 lowercase hex characters
- * after optional whitespace, else none. */
-static void
-read_generation(const char *meta, char gen[UPL_GEN_SIZE])
-{
-	char path[4200], buf[64];
-	gen[0] = '\0';
-	snprintf(path, sizeof(path), "%s/generation", meta);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n = io_pread_full(fd, buf, sizeof(buf) - 1, 0);
-	close(fd);
-	if (n < 16)
-		return;
-	buf[n] = '\0';
-	char *p = buf + strspn(buf, " \t\r\n");
-	size_t len = strcspn(p, " \t\r\n");
-	if (len != 16 || strspn(p, "0123456789abcdef") != 16)
-		return;
-	memcpy(gen, p, 16);
-	gen[16] = '\0';
-}
-
 static bool
 parse_hex(const char *s, size_t n, uint64_t *v)
 {
@@ -111,32 +87,15 @@ parse_hex(const char *s, size_t n, uint64_t *v)
 	return true;
 }
 
-/* The newest snapshot file "<8 hex>_<16 hex>.snapshot.lz4" of V->gen. */
+/* The newest snapshot file of V->gen (replica/position.h). */
 static int
 find_snapshot(struct upl_view *v, const char *meta)
 {
-	char dir[4200];
-	snprintf(dir, sizeof(dir), "%s/generations/%s/snapshots", meta, v->gen);
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return errno == ENOENT ? 0 : -1;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		uint64_t idx, off;
-		const char *nm = e->d_name;
-		if (strlen(nm) != 38 || nm[8] != '_' ||
-		    strcmp(nm + 25, ".snapshot.lz4") != 0 ||
-		    !parse_hex(nm, 8, &idx) || !parse_hex(nm + 9, 16, &off))
-			continue;
-		if (!v->snap || upl_pos_cmp((uint32_t)idx, off, v->snap_index,
-		    v->snap_offset) > 0) {
-			v->snap = true;
-			v->snap_index = (uint32_t)idx;
-			v->snap_offset = off;
-		}
-	}
-	closedir(d);
-	return 0;
+	int r = position_newest_snapshot(meta, v->gen, &v->snap_index,
+	    &v->snap_offset);
+	if (r > 0)
+		v->snap = true;
+	return r < 0 ? -1 : 0;
 }
 
 /* Lists "<8 hex>.wal" in the generation's wal directory: lo, n, and which
@@ -204,7 +163,7 @@ upl_view_load(struct upl_view *v, const char *meta,
 	char path[4200];
 
 	memset(v, 0, sizeof(*v));
-	read_generation(meta, v->gen);
+	position_read_generation(meta, v->gen);
 	if (v->gen[0] == '\0')
 		return 0;
 	if (find_snapshot(v, meta) < 0 || list_indexes(v, meta) < 0) {
@@ -259,7 +218,7 @@ upl_view_end(const struct upl_view *v, uint32_t index)
 }
 
 bool
-upl_view_ahead(const struct upl_view *v, const struct upl_pos *pos)
+upl_view_ahead(const struct upl_view *v, const struct position *pos)
 {
 	if (v->gen[0] == '\0')
 		return false;

@@ -302,7 +302,7 @@ uploader_main(int argc, char **argv)
 		}
 	}
 	replica_modes(&u);
-	if (upl_pos_path(u.pos_path, sizeof(u.pos_path), u.db->meta_path,
+	if (position_path(u.pos_path, sizeof(u.pos_path), u.db->meta_path,
 	    u.rep->name) < 0)
 		fatalx("meta path too long", KV_S("path", u.db->meta_path));
 	upl_buf_init(&u.buf, UPL_BUF_CAP);

@@ -8,7 +8,9 @@
  *  4. checkpoint with Litestream's thresholds, TRUNCATE always (the -wal
  *     shrinks after a burst) and a bounded wait (writers are never blocked
  *     for long by a long reader);
- *  5. cut a snapshot when an uploader asked for one;
+ *  5. cut a snapshot when an uploader asked for one, or when the WAL
+ *     written since the last one outgrows snapshot-wal-bytes and the
+ *     database itself (restores stay short: Litestream #266);
  *  6. trim the shadow log below what every replica has acknowledged, and
  *     enforce shadow-max-size (rule 4);
  *  7. report status to the supervisor.
@@ -89,12 +91,14 @@ on_append(void *arg, uint32_t index, uint64_t off, const uint8_t *buf,
 	wr_send_all(w, &m);
 }
 
+/* ALL: every uploader uploads it, not only those that asked. */
 static void
-announce_snapshot(struct wr *w)
+announce_snapshot(struct wr *w, bool all)
 {
 	struct msg m = {
 		.type = MSG_SNAPSHOT,
 		.db_id = w->db_id,
+		.flags = all ? MSG_F_ALL_REPLICAS : 0,
 		.index = w->snap.index,
 		.page_size = w->shadow.page_size,
 		.offset = w->snap.offset,
@@ -105,16 +109,17 @@ announce_snapshot(struct wr *w)
 }
 
 static int
-cut_snapshot(struct wr *w)
+cut_snapshot(struct wr *w, bool all)
 {
 	if (snapshot_file_write(&w->shadow, w->conn.db_fd, &w->snap) < 0)
 		return -1;
 	w->have_snap = true;
 	w->snapshot_wanted = false;
+	w->snap_wal_mark = w->wal_bytes_copied;
 	log_info("snapshot written", KV_S("generation", w->shadow.gen),
 	    KV_U("index", w->snap.index), KV_U("offset", w->snap.offset),
 	    KV_U("sz", w->snap.lz4_bytes));
-	announce_snapshot(w);
+	announce_snapshot(w, all);
 	return 0;
 }
 
@@ -145,7 +150,7 @@ new_generation(struct wr *w, const char *reason)
 		    KV_S("reason", why));
 		return -1;
 	}
-	return cut_snapshot(w);
+	return cut_snapshot(w, false);
 }
 
 static int
@@ -377,6 +382,27 @@ enforce_cap(struct wr *w)
 	}
 }
 
+/*
+ * Whether the WAL copied since the last snapshot (or since this process
+ * started) is past snapshot-wal-bytes and past the database's size: a
+ * restore would then replay more than a new snapshot costs to upload.
+ */
+static bool
+wal_chain_long(struct wr *w)
+{
+	int64_t bound = w->db->snapshot_wal_bytes;
+	uint64_t since = w->wal_bytes_copied - w->snap_wal_mark;
+	struct stat st;
+
+	if (bound <= 0 || since < (uint64_t)bound ||
+	    fstat(w->conn.db_fd, &st) < 0 || since < (uint64_t)st.st_size)
+		return false;
+	log_info("snapshot: the wal since the last one is long",
+	    KV_U("wal_bytes", since), KV_I("snapshot_wal_bytes", bound),
+	    KV_I("db_bytes", (long long)st.st_size));
+	return true;
+}
+
 void
 wr_sync(struct wr *w)
 {
@@ -394,13 +420,15 @@ wr_sync(struct wr *w)
 	int wait_ms = checkpoint_wait_ms(w);
 	if (wait_ms > 0 && wr_now_ns() >= w->ckpt_not_before_ns)
 		checkpoint(w, wait_ms);
+	if (wal_chain_long(w))
+		(void)cut_snapshot(w, true);
 	if (w->snapshot_wanted) {
 		if (w->have_snap && w->snap.index == w->shadow.index &&
 		    w->snap.offset == w->shadow.size) {
 			w->snapshot_wanted = false;
-			announce_snapshot(w);
+			announce_snapshot(w, false);
 		} else {
-			(void)cut_snapshot(w);
+			(void)cut_snapshot(w, false);
 		}
 	}
 	if (w->broken_back) {

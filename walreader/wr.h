@@ -49,6 +49,7 @@ struct wr {
 	struct snapshot_info snap;
 	bool have_snap;
 	bool snapshot_wanted;
+	uint64_t snap_wal_mark;  /* wal_bytes_copied at the last snapshot */
 	bool cap_hit;            /* over the cap with no replica to blame, logged */
 	bool broken_back;        /* a broken replica acknowledged again */
 

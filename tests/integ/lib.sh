@@ -265,3 +265,43 @@ s3_replica_yaml() {
         sync-interval: $3
 YML
 }
+
+# ---- retention ---------------------------------------------------------------
+
+# paced_writer DB STEPS OUT [START]: STEPS bursts of ten one-row
+# transactions into table t, each followed by a quiet time; 0.6 s into it
+# (every burst uploaded by then, at sync-intervals well under 0.5 s) it
+# appends "TIME SUM" to OUT: TIME in RFC 3339 and SUM the table_sum of DB,
+# so a restore with -timestamp TIME must give SUM. The next burst starts
+# in a later second than TIME, as S3 LastModified has whole seconds.
+paced_writer() {
+	local db=$1 steps=$2 out=$3 id=${4:-1}
+	for _ in $(seq "$steps"); do
+		for _ in $(seq 10); do
+			sqlite3 "$db" "PRAGMA busy_timeout=30000; INSERT INTO t(id, v) VALUES ($id, printf('%0200d', $id));" >/dev/null
+			id=$((id + 1))
+		done
+		sleep 0.6
+		echo "$(rfc3339_now) $(table_sum "$db")" >>"$out"
+		sleep "$(date +%N | awk '{ printf "%.3f", 1.05 - $1 / 1e9 }')"
+	done
+}
+
+# check_points_restore URL OUT SINCE [ARGS...]: every "TIME SUM" line of
+# OUT whose TIME is at or after SINCE (epoch seconds) restores from URL with
+# -timestamp TIME to exactly SUM; prints how many were checked.
+check_points_restore() {
+	local url=$1 out=$2 since=$3 n=0 ts sum got
+	shift 3
+	while read -r ts sum; do
+		[ "$(date -d "$ts" +%s)" -ge "$since" ] || continue
+		rm -f "$T/.point.db"
+		"$WALSHIP" restore "$@" -timestamp "$ts" -o "$T/.point.db" "$url" \
+			>"$T/.point.log" 2>&1 ||
+			fail "restore at $ts failed: $(cat "$T/.point.log")"
+		got=$(table_sum "$T/.point.db")
+		[ "$got" == "$sum" ] || fail "restore at $ts: got $got, want $sum"
+		n=$((n + 1))
+	done <"$out"
+	echo "$n"
+}

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The children of `walship replicate` show what they serve: ps -o args
-# gives "walship: walreader DB" and "walship: uploader DB -> NAME" (an
-# unnamed replica is named after its type, as in Litestream), and the
+# gives "walship: walreader DB", "walship: uploader DB -> NAME" (an
+# unnamed replica is named after its type, as in Litestream) and
+# "walship: compactor" (one for every replica), and the
 # kernel's name for each (comm) is its role. When the supervisor is killed
 # with SIGKILL, every child exits within a few seconds (parent death signal),
 # having shut down cleanly (the replica then holds every row).
@@ -28,7 +29,8 @@ YML
 
 spawn walship "$WALSHIP" replicate -config "$T/w.yml"
 WS_PID=$SPAWN_PID
-WANT="walship: uploader $DB -> backup
+WANT="walship: compactor
+walship: uploader $DB -> backup
 walship: uploader $DB -> file
 walship: walreader $DB"
 titles() {
@@ -46,6 +48,7 @@ for p in $(ps -o pid= --ppid "$WS_PID"); do
 	case "$args" in
 	"walship: walreader "*) assert_eq "$comm" walreader "comm of $p" ;;
 	"walship: uploader "*) assert_eq "$comm" uploader "comm of $p" ;;
+	"walship: compactor") assert_eq "$comm" compactor "comm of $p" ;;
 	*) fail "unexpected child $p: $args" ;;
 	esac
 done

@@ -360,6 +360,18 @@ TEST(deletes)
 	ASSERT_INT_EQ(w[0].offset, 8);
 	free(w);
 
+	/* Batched: missing objects count as deleted, a bad one fails first. */
+	ASSERT_INT_EQ(put(c, replica_wal_obj(G1, 1, 0), "c"), 0);
+	struct replica_obj many[3] = { replica_wal_obj(G1, 1, 0),
+		replica_wal_obj(G1, 0, 0), replica_snapshot_obj(G2, 5) };
+	ASSERT_INT_EQ(replica_remove_many(c, many, 3, err, sizeof(err)), 0);
+	ASSERT_INT_EQ(replica_list_wal(c, G1, &w, &n, err, sizeof(err)), 0);
+	ASSERT_INT_EQ(n, 1);
+	free(w);
+	many[1] = replica_wal_obj("nope", 0, 0);
+	ASSERT_INT_EQ(replica_remove_many(c, many, 3, err, sizeof(err)), -1);
+	ASSERT_INT_EQ(replica_remove_many(c, many, 0, err, sizeof(err)), 0);
+
 	/* Extra files, nested directories and a symlink out of the replica. */
 	snprintf(outside, sizeof(outside), "%s/outside", tmpdir);
 	touch(outside);

@@ -117,6 +117,7 @@ valid_msg(int i)
 		return frames_msg(framebuf, 1024, 1, 32 + 5 * (24 + 1024));
 	case 2:
 		m.type = MSG_SNAPSHOT;
+		m.flags = MSG_F_ALL_REPLICAS;
 		m.index = 2;
 		m.offset = 4152;
 		break;
@@ -276,8 +277,8 @@ TEST(wire_layout)
 	char err[200];
 
 	ASSERT(b != NULL);
-	/* "PHSW", version 1, type 4 (ack), db 1, flags 1. */
-	static const uint8_t head[16] = { 'P', 'H', 'S', 'W', 1, 0, 4, 0, 1,
+	/* "PHSW", version 2, type 4 (ack), db 1, flags 1. */
+	static const uint8_t head[16] = { 'P', 'H', 'S', 'W', 2, 0, 4, 0, 1,
 		0, 0, 0, 1, 0, 0, 0 };
 	int ok = memcmp(b, head, 16) == 0 && memcmp(b + 16, gen1, 8) == 0 &&
 	    b[24] == 9 && b[32] == 32 && b[44] == 2 && b[48] == 42 &&
@@ -453,10 +454,10 @@ TEST(decode_header_rules)
 	}
 	b[0] ^= 1, raw_seal(b, len);
 	ASSERT_REJECT(b, len, "bad magic");
-	b[0] ^= 1, b[4] = 2, raw_seal(b, len);
-	ASSERT_REJECT(b, len, "version 2");
-	b[4] = 1, b[5] = 1, raw_seal(b, len);
-	ASSERT_REJECT(b, len, "version 257");
+	b[0] ^= 1, b[4] = 3, raw_seal(b, len);
+	ASSERT_REJECT(b, len, "version 3");
+	b[4] = 2, b[5] = 1, raw_seal(b, len);
+	ASSERT_REJECT(b, len, "version 258");
 	b[5] = 0, b[56] = 1, raw_seal(b, len);
 	ASSERT_REJECT(b, len, "reserved");
 	b[56] = 0, b[59] = 0x80, raw_seal(b, len);

@@ -23,7 +23,7 @@ static char tmpdir[256];
 TEST(scan_snapshots_and_segments)
 {
 	struct upl_scan sc;
-	struct upl_pos p;
+	struct position p;
 
 	upl_scan_init(&sc);
 	upl_scan_position(&sc, G1, 0, &p);
@@ -80,10 +80,10 @@ TEST(scan_snapshots_and_segments)
 	ASSERT_INT_EQ(sc.snap_created, 0);
 }
 
-static struct upl_pos
+static struct position
 mkpos(const char *gen, uint32_t index, uint64_t offset, bool snapshot)
 {
-	struct upl_pos p;
+	struct position p;
 
 	memset(&p, 0, sizeof(p));
 	snprintf(p.gen, sizeof(p.gen), "%s", gen);
@@ -95,10 +95,10 @@ mkpos(const char *gen, uint32_t index, uint64_t offset, bool snapshot)
 
 TEST(position_file_against_replica)
 {
-	struct upl_pos file = mkpos(G1, 2, 4152, true);
-	struct upl_pos none = mkpos("", 0, 0, false);
-	struct upl_pos with = mkpos(G1, 2, 0, true);
-	struct upl_pos segs = mkpos(G1, 2, 9000, false);
+	struct position file = mkpos(G1, 2, 4152, true);
+	struct position none = mkpos("", 0, 0, false);
+	struct position with = mkpos(G1, 2, 0, true);
+	struct position segs = mkpos(G1, 2, 9000, false);
 
 	ASSERT(upl_pos_file_usable(&file, &with));
 	ASSERT(!upl_pos_file_usable(&file, &none));	/* replica emptied */

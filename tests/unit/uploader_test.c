@@ -226,10 +226,10 @@ view_of(const char *gen, uint32_t lo, uint32_t n, uint64_t *ends,
 	return v;
 }
 
-static struct upl_pos
+static struct position
 pos_of(const char *gen, uint32_t index, uint64_t offset, bool snap)
 {
-	struct upl_pos p;
+	struct position p;
 	memset(&p, 0, sizeof(p));
 	snprintf(p.gen, sizeof(p.gen), "%s", gen);
 	p.index = index;
@@ -252,44 +252,44 @@ pos_of(const char *gen, uint32_t index, uint64_t offset, bool snap)
 TEST(pos_round_trip)
 {
 	char buf[512], dir[512], path[1024];
-	struct upl_pos p = pos_of(G1, 3, 4152, true), q;
+	struct position p = pos_of(G1, 3, 4152, true), q;
 
-	int n = upl_pos_encode(&p, buf, sizeof(buf));
+	int n = position_encode(&p, buf, sizeof(buf));
 	ASSERT(n > 0);
 	ASSERT(strstr(buf, "generation=" G1 "\nindex=3\noffset=4152\n"
 	    "snapshot=1\ncrc32=") != NULL);
 	memset(&q, 0xff, sizeof(q));
-	ASSERT_INT_EQ(upl_pos_decode(buf, (size_t)n, &q), 0);
+	ASSERT_INT_EQ(position_decode(buf, (size_t)n, &q), 0);
 	ASSERT_STR_EQ(q.gen, G1);
 	ASSERT_INT_EQ(q.index, 3);
 	ASSERT_INT_EQ(q.offset, 4152);
 	ASSERT(q.snapshot);
 
 	p = pos_of(G2, UINT32_MAX, UINT64_MAX, false);
-	n = upl_pos_encode(&p, buf, sizeof(buf));
-	ASSERT_INT_EQ(upl_pos_decode(buf, (size_t)n, &q), 0);
+	n = position_encode(&p, buf, sizeof(buf));
+	ASSERT_INT_EQ(position_decode(buf, (size_t)n, &q), 0);
 	ASSERT_INT_EQ(q.index, UINT32_MAX);
 	ASSERT(q.offset == UINT64_MAX);
 	ASSERT(!q.snapshot);
 
 	/* On disk: META/walship/<name>.pos, directory made on demand. */
 	fresh_dir("pos", dir, sizeof(dir));
-	ASSERT_INT_EQ(upl_pos_path(path, sizeof(path), dir, "s3"), 0);
+	ASSERT_INT_EQ(position_path(path, sizeof(path), dir, "s3"), 0);
 	ASSERT(strstr(path, "/pos/walship/s3.pos") != NULL);
 	errno = 0;
-	ASSERT_INT_EQ(upl_pos_load(path, &q), -1);
+	ASSERT_INT_EQ(position_load(path, &q), -1);
 	ASSERT_INT_EQ(errno, ENOENT);
 	p = pos_of(G1, 7, 8272, true);
-	ASSERT_INT_EQ(upl_pos_save(path, &p, 0600, 0700), 0);
+	ASSERT_INT_EQ(position_save(path, &p, 0600, 0700), 0);
 	memset(&q, 0, sizeof(q));
-	ASSERT_INT_EQ(upl_pos_load(path, &q), 0);
+	ASSERT_INT_EQ(position_load(path, &q), 0);
 	ASSERT_STR_EQ(q.gen, G1);
 	ASSERT_INT_EQ(q.index, 7);
 	ASSERT_INT_EQ(q.offset, 8272);
 	ASSERT(q.snapshot);
 	p.offset = 12392;
-	ASSERT_INT_EQ(upl_pos_save(path, &p, 0600, 0700), 0);
-	ASSERT_INT_EQ(upl_pos_load(path, &q), 0);
+	ASSERT_INT_EQ(position_save(path, &p, 0600, 0700), 0);
+	ASSERT_INT_EQ(position_load(path, &q), 0);
 	ASSERT_INT_EQ(q.offset, 12392);
 	char tmp[1100];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -297,9 +297,9 @@ TEST(pos_round_trip)
 
 	/* Only a valid generation is ever written. */
 	p = pos_of("nothex", 1, 1, true);
-	ASSERT_INT_EQ(upl_pos_encode(&p, buf, sizeof(buf)), -1);
-	ASSERT_INT_EQ(upl_pos_save(path, &p, 0600, 0700), -1);
-	ASSERT_INT_EQ(upl_pos_load(path, &q), 0); /* the old one stays */
+	ASSERT_INT_EQ(position_encode(&p, buf, sizeof(buf)), -1);
+	ASSERT_INT_EQ(position_save(path, &p, 0600, 0700), -1);
+	ASSERT_INT_EQ(position_load(path, &q), 0); /* the old one stays */
 	ASSERT_INT_EQ(q.offset, 12392);
 }
 
@@ -319,13 +319,13 @@ with_crc(char *buf, size_t cap, const char *body)
 TEST(pos_corrupt)
 {
 	char buf[512], dir[512], path[1024];
-	struct upl_pos p = pos_of(G1, 3, 4152, true), q;
-	int n = upl_pos_encode(&p, buf, sizeof(buf));
+	struct position p = pos_of(G1, 3, 4152, true), q;
+	int n = position_encode(&p, buf, sizeof(buf));
 
 	/* A body that passes with a fresh CRC, then broken one way each. */
 	size_t m = with_crc(buf, sizeof(buf), "walship-position 1\n"
 	    "generation=" G1 "\nindex=3\noffset=4152\nsnapshot=1\n");
-	ASSERT_INT_EQ(upl_pos_decode(buf, m, &q), 0);
+	ASSERT_INT_EQ(position_decode(buf, m, &q), 0);
 	static const char *bad_bodies[] = {
 		"walship-position 2\ngeneration=" G1 "\nindex=3\noffset=1\n"
 		    "snapshot=1\n",
@@ -357,31 +357,31 @@ TEST(pos_corrupt)
 	for (size_t i = 0; i < sizeof(bad_bodies) / sizeof(*bad_bodies); i++) {
 		m = with_crc(buf, sizeof(buf), bad_bodies[i]);
 		errno = 0;
-		if (upl_pos_decode(buf, m, &q) != -1 || errno != EINVAL)
+		if (position_decode(buf, m, &q) != -1 || errno != EINVAL)
 			TEST_FAIL_("accepted body %zu:\n%s", i, buf);
 	}
 
 	/* Truncations, a flipped byte, a wrong CRC, trailing bytes. */
-	n = upl_pos_encode(&p, buf, sizeof(buf));
+	n = position_encode(&p, buf, sizeof(buf));
 	if (n <= 0 || n > 500)
 		TEST_FAIL_("encode: %d", n);
 	for (int cut = 0; cut < n; cut++)
-		ASSERT_INT_EQ(upl_pos_decode(buf, (size_t)cut, &q), -1);
+		ASSERT_INT_EQ(position_decode(buf, (size_t)cut, &q), -1);
 	for (int i = 0; i < n; i++) {
 		char b2[512];
 		memcpy(b2, buf, (size_t)n);
 		b2[i] ^= 0x01;
-		ASSERT_INT_EQ(upl_pos_decode(b2, (size_t)n, &q), -1);
+		ASSERT_INT_EQ(position_decode(b2, (size_t)n, &q), -1);
 	}
 	char b3[600];
 	memcpy(b3, buf, (size_t)n);
 	memcpy(b3 + n, "x\n", 2);
-	ASSERT_INT_EQ(upl_pos_decode(b3, (size_t)n + 2, &q), -1);
+	ASSERT_INT_EQ(position_decode(b3, (size_t)n + 2, &q), -1);
 
 	/* A corrupt file on disk reads as EINVAL, an oversized one too. */
 	fresh_dir("poscorrupt", dir, sizeof(dir));
-	ASSERT_INT_EQ(upl_pos_path(path, sizeof(path), dir, "file"), 0);
-	ASSERT_INT_EQ(upl_pos_save(path, &p, 0600, 0700), 0);
+	ASSERT_INT_EQ(position_path(path, sizeof(path), dir, "file"), 0);
+	ASSERT_INT_EQ(position_save(path, &p, 0600, 0700), 0);
 	size_t len;
 	uint8_t *disk = read_file(path, &len);
 	ASSERT(disk != NULL);
@@ -389,29 +389,29 @@ TEST(pos_corrupt)
 	write_file(path, disk, len);
 	free(disk);
 	errno = 0;
-	ASSERT_INT_EQ(upl_pos_load(path, &q), -1);
+	ASSERT_INT_EQ(position_load(path, &q), -1);
 	ASSERT_INT_EQ(errno, EINVAL);
 	char big[2048];
 	memset(big, 'a', sizeof(big));
 	write_file(path, big, sizeof(big));
 	errno = 0;
-	ASSERT_INT_EQ(upl_pos_load(path, &q), -1);
+	ASSERT_INT_EQ(position_load(path, &q), -1);
 	ASSERT_INT_EQ(errno, EINVAL);
 	write_file(path, "", 0);
-	ASSERT_INT_EQ(upl_pos_load(path, &q), -1);
+	ASSERT_INT_EQ(position_load(path, &q), -1);
 }
 
 TEST(pos_path_escapes)
 {
 	char path[256];
-	ASSERT_INT_EQ(upl_pos_path(path, sizeof(path), "/m", "my-replica_1.x"),
+	ASSERT_INT_EQ(position_path(path, sizeof(path), "/m", "my-replica_1.x"),
 	    0);
 	ASSERT_STR_EQ(path, "/m/walship/my-replica_1.x.pos");
-	ASSERT_INT_EQ(upl_pos_path(path, sizeof(path), "/m", "../a/b c"), 0);
+	ASSERT_INT_EQ(position_path(path, sizeof(path), "/m", "../a/b c"), 0);
 	ASSERT_STR_EQ(path, "/m/walship/%2E.%2Fa%2Fb%20c.pos");
-	ASSERT_INT_EQ(upl_pos_path(path, sizeof(path), "/m", ".hidden"), 0);
+	ASSERT_INT_EQ(position_path(path, sizeof(path), "/m", ".hidden"), 0);
 	ASSERT_STR_EQ(path, "/m/walship/%2Ehidden.pos");
-	ASSERT_INT_EQ(upl_pos_path(path, 16, "/m", "a-long-name"), -1);
+	ASSERT_INT_EQ(position_path(path, 16, "/m", "a-long-name"), -1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -424,7 +424,7 @@ TEST(plan_new_generation_starts_at_snapshot)
 {
 	uint64_t ends[] = { 12392, 16512, 4152 }; /* indexes 7, 8, 9 */
 	struct upl_view v = view_of(G2, 7, 3, ends, true, 7, 8272);
-	struct upl_pos pos = pos_of(G1, 3, 4152, true);
+	struct position pos = pos_of(G1, 3, 4152, true);
 	struct upl_plan p;
 
 	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
@@ -474,7 +474,7 @@ TEST(plan_new_generation_starts_at_snapshot)
 	upl_plan_free(&p);
 
 	/* No position at all (first start): the same. */
-	struct upl_pos none;
+	struct position none;
 	memset(&none, 0, sizeof(none));
 	v = view_of(G2, 7, 3, ends, true, 7, 8272);
 	ASSERT_INT_EQ(upl_plan_make(&v, &none, false, &p), 0);
@@ -488,7 +488,7 @@ TEST(plan_same_generation)
 {
 	uint64_t ends[] = { 8272, 12392, 4152 }; /* indexes 3, 4, 5 */
 	struct upl_view v = view_of(G1, 3, 3, ends, true, 3, 0);
-	struct upl_pos pos = pos_of(G1, 3, 4152, true);
+	struct position pos = pos_of(G1, 3, 4152, true);
 	struct upl_plan p;
 
 	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &p), 0);
@@ -541,7 +541,7 @@ TEST(plan_crash_repeat)
 {
 	uint64_t ends[] = { 8272, 12392 }; /* 3, 4 */
 	struct upl_view v = view_of(G1, 3, 2, ends, true, 3, 0);
-	struct upl_pos pos = pos_of(G1, 3, 4152, true);
+	struct position pos = pos_of(G1, 3, 4152, true);
 	struct upl_plan a, b;
 
 	ASSERT_INT_EQ(upl_plan_make(&v, &pos, false, &a), 0);
@@ -591,7 +591,7 @@ TEST(plan_interval_snapshot)
 {
 	uint64_t ends[] = { 8272, 12392, 8272 }; /* 3, 4, 5 */
 	struct upl_view v = view_of(G1, 3, 3, ends, true, 4, 8272);
-	struct upl_pos pos = pos_of(G1, 3, 4152, true);
+	struct position pos = pos_of(G1, 3, 4152, true);
 	struct upl_plan p;
 
 	/* Not wanted: a snapshot file alone is not uploaded again. */
@@ -632,7 +632,7 @@ TEST(plan_interval_snapshot)
 TEST(plan_waits_and_stalls)
 {
 	struct upl_plan p;
-	struct upl_pos pos = pos_of(G1, 3, 4152, true);
+	struct position pos = pos_of(G1, 3, 4152, true);
 	uint64_t ends[] = { 8272, 12392 }; /* 3, 4 */
 
 	/* No generation yet. */
@@ -847,7 +847,7 @@ TEST(view_reads_shadow)
 
 static int
 run_plan(struct replica_client *c, const char *meta, struct upl_buf *buf,
-    struct upl_plan *p, struct upl_pos *pos)
+    struct upl_plan *p, struct position *pos)
 {
 	uint8_t *chunk = malloc(8192); /* small: exercises the chunking */
 	char err[512];
@@ -879,7 +879,7 @@ TEST(store_writes_replica)
 	uint8_t *w1 = make_wal(501, 2, c1, &l1);
 	struct upl_view v;
 	struct upl_plan p;
-	struct upl_pos pos, found;
+	struct position pos, found;
 	struct upl_buf buf;
 	int64_t created;
 
@@ -1136,7 +1136,7 @@ h_init(struct harness *h, const char *meta, const char *root)
 	u->file_mode = 0600;
 	u->dir_mode = 0700;
 	u->client = file_client_new(root, "file", err, sizeof(err));
-	upl_pos_path(u->pos_path, sizeof(u->pos_path), meta, "file");
+	position_path(u->pos_path, sizeof(u->pos_path), meta, "file");
 	upl_buf_init(&u->buf, UPL_BUF_CAP);
 	u->chunk = malloc(UPL_CHUNK);
 	u->base = event_base_new();
@@ -1186,7 +1186,7 @@ TEST(engine_uploads_persists_and_backs_off)
 {
 	char meta[512], root[512], wal[1024];
 	struct harness h;
-	struct upl_pos disk;
+	struct position disk;
 	size_t l0;
 	static const uint32_t c0[] = { 1, 2, 3, 4, 0 };
 	uint8_t *w0 = make_wal(700, 4, c0, &l0);
@@ -1210,7 +1210,7 @@ TEST(engine_uploads_persists_and_backs_off)
 	ASSERT(replica_has(&h, G1, "wal/00000000_00000000.wal.lz4"));
 	ASSERT(replica_has(&h, G1, "snapshots/00000000.snapshot.lz4"));
 	ASSERT(replica_has(&h, G1, "wal/00000000_00001038.wal.lz4"));
-	ASSERT_INT_EQ(upl_pos_load(h.u.pos_path, &disk), 0);
+	ASSERT_INT_EQ(position_load(h.u.pos_path, &disk), 0);
 	ASSERT_INT_EQ(disk.offset, 32 + 2 * FRAME);
 
 	/* Nothing new: no upload. */
@@ -1229,7 +1229,7 @@ TEST(engine_uploads_persists_and_backs_off)
 	ASSERT_INT_EQ(h.u.upload_errors, 1);
 	ASSERT(h.u.retry_ns > upl_now_ns());
 	ASSERT_INT_EQ(h.u.pos.offset, 32 + 2 * FRAME);
-	ASSERT_INT_EQ(upl_pos_load(h.u.pos_path, &disk), 0);
+	ASSERT_INT_EQ(position_load(h.u.pos_path, &disk), 0);
 	ASSERT_INT_EQ(disk.offset, 32 + 2 * FRAME);
 	ASSERT(h.u.behind_ns != 0);
 	/* Within the backoff nothing is tried. */
@@ -1250,7 +1250,7 @@ TEST(engine_uploads_persists_and_backs_off)
 	ASSERT_INT_EQ(h.u.fails, 0);
 	ASSERT_INT_EQ(h.u.pos.offset, l0);
 	ASSERT(replica_has(&h, G1, "wal/00000000_00002050.wal.lz4"));
-	ASSERT_INT_EQ(upl_pos_load(h.u.pos_path, &disk), 0);
+	ASSERT_INT_EQ(position_load(h.u.pos_path, &disk), 0);
 	ASSERT_INT_EQ(disk.offset, l0);
 	ASSERT_INT_EQ(h.u.behind_ns, 0);
 	h_free(&h);
@@ -1274,8 +1274,8 @@ TEST(engine_uploads_persists_and_backs_off)
 
 	/* A position file whose generation the replica lost (the replica
 	 * was wiped): the generation is started again from its snapshot. */
-	struct upl_pos p = pos_of(G1, 0, l0, true);
-	upl_pos_save(h.u.pos_path, &p, 0600, 0700);
+	struct position p = pos_of(G1, 0, l0, true);
+	position_save(h.u.pos_path, &p, 0600, 0700);
 	char gdir[1100];
 	snprintf(gdir, sizeof(gdir), "%s/generations", root);
 	nftw(gdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -1581,7 +1581,7 @@ s3h_init(struct s3harness *sh, const char *meta)
 	u->run = h->run;
 	u->file_mode = 0600;
 	u->dir_mode = 0700;
-	upl_pos_path(u->pos_path, sizeof(u->pos_path), meta, "s3");
+	position_path(u->pos_path, sizeof(u->pos_path), meta, "s3");
 	upl_buf_init(&u->buf, UPL_BUF_CAP);
 	u->chunk = malloc(UPL_CHUNK);
 	u->base = event_base_new();
@@ -1713,7 +1713,7 @@ TEST(engine_s3_uploads_asynchronously)
 	char meta[512], root[512];
 	struct s3harness sh;
 	struct harness fh;
-	struct upl_pos disk;
+	struct position disk;
 	size_t l0;
 	static const uint32_t c0[] = { 1, 2, 3, 4, 0 };
 	uint8_t *w0 = make_wal(900, 4, c0, &l0);
@@ -1741,7 +1741,7 @@ TEST(engine_s3_uploads_asynchronously)
 	ASSERT_STR_EQ(u->pos.gen, G1);
 	ASSERT_INT_EQ(u->pos.offset, 32 + 2 * FRAME);
 	ASSERT(u->pos.snapshot);
-	ASSERT_INT_EQ(upl_pos_load(u->pos_path, &disk), 0);
+	ASSERT_INT_EQ(position_load(u->pos_path, &disk), 0);
 	ASSERT_INT_EQ(disk.offset, 32 + 2 * FRAME);
 	ASSERT_INT_EQ(fake_count(&sh.fake), 3);
 	const struct s3client_stats *st = upl_s3_stats(u);
@@ -1776,7 +1776,7 @@ TEST(engine_s3_uploads_asynchronously)
 	ASSERT(u->running);
 	ASSERT(u->inflight);
 	ASSERT_INT_EQ(u->pos.offset, 32 + 2 * FRAME);
-	ASSERT_INT_EQ(upl_pos_load(u->pos_path, &disk), 0);
+	ASSERT_INT_EQ(position_load(u->pos_path, &disk), 0);
 	ASSERT_INT_EQ(disk.offset, 32 + 2 * FRAME);
 	upl_sync(u); /* a tick while running: nothing more starts */
 	ASSERT_INT_EQ(sh.fake.puts, 4);
@@ -1784,7 +1784,7 @@ TEST(engine_s3_uploads_asynchronously)
 	s3h_settle(&sh);
 	ASSERT(!u->running);
 	ASSERT_INT_EQ(u->pos.offset, l0);
-	ASSERT_INT_EQ(upl_pos_load(u->pos_path, &disk), 0);
+	ASSERT_INT_EQ(position_load(u->pos_path, &disk), 0);
 	ASSERT_INT_EQ(disk.offset, l0);
 	ASSERT(s3_obj(&sh, G1, "wal/00000000_00002050.wal.lz4") != NULL);
 	ASSERT_INT_EQ(sh.fake.lists, 2);
@@ -1837,7 +1837,7 @@ TEST(engine_s3_uploads_asynchronously)
 	ASSERT_INT_EQ(sh.fake.gets, 1);
 
 	/* With the position file: two LISTs confirm it, no GET. */
-	ASSERT_INT_EQ(upl_pos_save(u->pos_path, &u->pos, 0600, 0700), 0);
+	ASSERT_INT_EQ(position_save(u->pos_path, &u->pos, 0600, 0700), 0);
 	unsigned gets = sh.fake.gets, lists = sh.fake.lists;
 	u->pos_known = false;
 	s3h_sync(&sh);
@@ -1933,7 +1933,7 @@ TEST(engine_s3_large_segment)
 	static const uint32_t c2[] = { 1, 2, 0 };
 	size_t l2;
 	uint8_t *w2 = make_wal(903, 2, c2, &l2);
-	struct upl_pos disk;
+	struct position disk;
 	ASSERT_INT_EQ(s3h_init(&sh, meta), 0);
 	s3h_sync(&sh); /* the position (the file, confirmed); nothing new */
 	ASSERT_INT_EQ(sh.h.u.pos.offset, l1);
@@ -1947,7 +1947,7 @@ TEST(engine_s3_large_segment)
 	ASSERT(upl_now_ns() - t0 < 3 * NS_PER_SEC);
 	ASSERT(sh.fake.held != NULL);
 	ASSERT_INT_EQ(sh.h.u.pos.offset, l1);
-	ASSERT_INT_EQ(upl_pos_load(sh.h.u.pos_path, &disk), 0);
+	ASSERT_INT_EQ(position_load(sh.h.u.pos_path, &disk), 0);
 	ASSERT_INT_EQ(disk.offset, l1);
 	s3h_free(&sh);
 	free(w0);
