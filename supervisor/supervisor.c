@@ -171,14 +171,17 @@ sv_child_event(struct sv *sv, struct child *c, enum child_event ev,
 		check_ready(sv);
 }
 
-/* Only S3 uploaders get the AWS_* credential variables (the config in
- * force says which replica is S3: a reload may change its type). */
+/* Only S3 uploaders and the compactor (which deletes from every replica)
+ * get the AWS_* credential variables; the config in force says which
+ * replica is S3 (a reload may change its type). */
 static bool
 wants_credentials(const struct sv *sv, const struct child *c)
 {
 	const struct cfg_db *db;
 	const struct cfg_replica *r;
 
+	if (c->role == SV_COMPACTOR)
+		return true;
 	if (c->role != SV_UPLOADER ||
 	    (db = cfg_find_db(sv->cfg, c->db_path)) == NULL ||
 	    (r = cfg_find_replica(db, c->replica_name)) == NULL)
