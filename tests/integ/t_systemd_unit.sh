@@ -40,6 +40,7 @@ DB="$T/data/app.db"
 mkdir -p "$T/data"
 read -r -a args <<<"$(printf '%s' "$line" | sed -e "s|/etc/walship.yml|$T/w.yml|" -e "s|/srv/myapp/data/app.db|$DB|")"
 cat >"$T/w.yml" <<YML
+user: root
 dbs:
   - path: $DB
     replicas:
