@@ -22,6 +22,7 @@
 
 #include <event2/event.h>
 
+#include "age_client.h"
 #include "child.h"
 #include "client.h"
 #include "cmp.h"
@@ -32,6 +33,7 @@
 #include "log_config.h"
 #include "msg.h"
 #include "nnev.h"
+#include "sandbox.h"
 
 #define STATUS_EVERY_NS (2 * NS_PER_SEC)
 #define VALIDATE_RETRY_NS (1 * NS_PER_SEC)
@@ -276,6 +278,23 @@ parse_args(struct cmp *c, int argc, char **argv)
 	return 0;
 }
 
+/* Age key files are readable before the privilege drop only. */
+static int
+inline_identity_files(struct cmp *c)
+{
+	char err[512];
+
+	for (size_t d = 0; d < c->cfg->ndbs; d++)
+		for (size_t r = 0; r < c->cfg->dbs[d].nreplicas; r++)
+			if (replica_age_inline_identity_file(
+			    &c->cfg->dbs[d].replicas[r], err, sizeof(err)) < 0) {
+				log_error("cannot read age identities",
+				    KV_ERRS(err));
+				return -1;
+			}
+	return 0;
+}
+
 int
 compactor_main(int argc, char **argv)
 {
@@ -284,7 +303,14 @@ compactor_main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	child_setup();
 	log_set_role("compactor");
-	if (parse_args(&c, argc, argv) < 0 || open_replicas(&c) < 0) {
+	if (parse_args(&c, argc, argv) < 0 || inline_identity_files(&c) < 0) {
+		teardown(&c);
+		return CHILD_EXIT_CONFIG;
+	}
+	/* Before the first thread (the S3 clients'): see sandbox.h. */
+	struct sandbox_target st = { .cfg = c.cfg, .rundir = c.run };
+	sandbox_enter("compactor", &st);
+	if (open_replicas(&c) < 0) {
 		teardown(&c);
 		return CHILD_EXIT_CONFIG;
 	}

@@ -146,13 +146,14 @@ restore_and_compare(struct cmp_replica *r, const char *gen, uint32_t index,
     uint64_t offset, int snap_fd, struct cmp_result *res, char *err,
     size_t errlen)
 {
-	const char *tmp = getenv("TMPDIR");
 	char dir[4096], out[4200];
 	struct restore_opts o;
 	int rc;
 
-	snprintf(dir, sizeof(dir), "%s/walship-validate.XXXXXX",
-	    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+	/* Beside the shadow log: the sandbox's area for it, the same file
+	 * system as the database (room for a copy), private to the user. */
+	snprintf(dir, sizeof(dir), "%s/walship/validate.XXXXXX",
+	    r->db->meta_path);
 	if (mkdtemp(dir) == NULL) {
 		errf(err, errlen, "temporary directory %s: %s", dir,
 		    strerror(errno));

@@ -27,7 +27,8 @@ static const struct sandbox_role roles[] = {
 	{ "uploader", CFG_REPLICA_S3, SANDBOX_META_RO | SANDBOX_STATE |
 	    SANDBOX_NET_FILES, SECCOMP_NET_INET, SANDBOX_CREDS_OWN },
 	{ "compactor", SANDBOX_ANY_REPLICA, SANDBOX_ALL_REPLICAS |
-	    SANDBOX_NET_FILES, SECCOMP_NET_INET, SANDBOX_CREDS_ALL },
+	    SANDBOX_ALL_STATE | SANDBOX_NET_FILES, SECCOMP_NET_INET,
+	    SANDBOX_CREDS_ALL },
 };
 
 static const char *const net_files[] = {
@@ -129,8 +130,11 @@ static int
 add_db_areas(struct sandbox_rules *out, unsigned areas,
     const struct sandbox_target *t, char *err, size_t errlen)
 {
-	const char *meta = t->db->meta_path;
 	char real[PATH_MAX];
+
+	if (t->db == NULL)	/* the compactor: no database of its own */
+		return 0;
+	const char *meta = t->db->meta_path;
 
 	if ((areas & SANDBOX_DB_DIR) &&
 	    add_dir_of(out, t->db->path, false, err, errlen) < 0)
@@ -170,6 +174,16 @@ add_replica_areas(struct sandbox_rules *out, unsigned areas,
 				return -1;
 		}
 	}
+	/* The compactor reads the uploaders' positions and the walreader's
+	 * snapshots, and restores validation copies under META/walship. */
+	for (size_t i = 0; (areas & SANDBOX_ALL_STATE) && i < cfg->ndbs;
+	    i++) {
+		const char *meta = cfg->dbs[i].meta_path;
+		if (ADD(LANDLOCK_READ, false, true, meta) < 0 ||
+		    add(out, LANDLOCK_WRITE, false, true, err, errlen, meta,
+		    "/walship") < 0)
+			return -1;
+	}
 	for (size_t i = 0; (areas & SANDBOX_NET_FILES) &&
 	    i < sizeof(net_files) / sizeof(net_files[0]); i++) {
 		if (ADD(LANDLOCK_READ, true, false, net_files[i]) < 0)
@@ -186,7 +200,9 @@ sandbox_rules_build(const struct sandbox_role *role,
 	const unsigned db_areas = SANDBOX_DB_DIR | SANDBOX_META_RW |
 	    SANDBOX_META_RO | SANDBOX_STATE;
 
-	memset(out, 0, sizeof(*out));
+	/* Only what is used is written: the path buffers are large. */
+	out->n = 0;
+	memset(out->create, 0, sizeof(out->create));
 	if (t->rundir == NULL || t->rundir[0] != '/') {
 		snprintf(err, errlen, "runtime directory must be absolute");
 		return -1;

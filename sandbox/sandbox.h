@@ -45,6 +45,8 @@ enum sandbox_area {
 	SANDBOX_REPLICA_DIR = 1 << 4,	/* rw: this replica's dir (file) */
 	SANDBOX_ALL_REPLICAS = 1 << 5,	/* rw: every file replica's dir */
 	SANDBOX_NET_FILES = 1 << 6,	/* ro: CA certificates, resolver */
+	SANDBOX_ALL_STATE = 1 << 7,	/* every database's meta dir (ro) and
+					   META/walship (rw) */
 };
 
 /* Which secrets of the config a role keeps. */
@@ -75,7 +77,7 @@ struct sandbox_target {
 					   NULL: /proc/self/exe */
 };
 
-#define SANDBOX_MAX_RULES 40
+#define SANDBOX_MAX_RULES 64
 
 struct sandbox_rules {
 	struct landlock_rule v[SANDBOX_MAX_RULES];

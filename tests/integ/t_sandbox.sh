@@ -63,7 +63,8 @@ pids() {
 	WR=$(child_pid "$WS_PID" "walship: walreader $DB")
 	UF=$(child_pid "$WS_PID" "walship: uploader $DB -> f")
 	US=$(child_pid "$WS_PID" "walship: uploader $DB -> s")
-	[ -n "$WR" ] && [ -n "$UF" ] && [ -n "$US" ]
+	CP=$(child_pid "$WS_PID" "walship: compactor")
+	[ -n "$WR" ] && [ -n "$UF" ] && [ -n "$US" ] && [ -n "$CP" ]
 }
 wait_for 20 pids || fail "children not running: $(tail -5 "$T/walship.log")"
 wait_for 20 bash -c "ls $T/replica/generations/*/snapshots/*.lz4 >/dev/null 2>&1" ||
@@ -71,7 +72,7 @@ wait_for 20 bash -c "ls $T/replica/generations/*/snapshots/*.lz4 >/dev/null 2>&1
 pids
 
 field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
-for who in "walreader:$WR" "uploader f:$UF" "uploader s:$US"; do
+for who in "walreader:$WR" "uploader f:$UF" "uploader s:$US" "compactor:$CP"; do
 	name=${who%:*} pid=${who##*:}
 	assert_eq "$(field "$pid" Uid | tr -s '\t ' ' ')" "$UID_U $UID_U $UID_U $UID_U" "$name uids"
 	assert_eq "$(field "$pid" Gid | tr -s '\t ' ' ')" "$GID_U $GID_U $GID_U $GID_U" "$name gids"
@@ -122,6 +123,8 @@ selftest() {
 selftest walreader walreader >"$T/counts"
 selftest file uploader -replica f >>"$T/counts"
 selftest s3 uploader -replica s >>"$T/counts"
+selftest compactor compactor >>"$T/counts"
+grep -q ": read database .*: denied" "$T/selftest-compactor.log" || fail "the compactor may read the database"
 grep -q ": socket AF_INET: denied" "$T/selftest-walreader.log" || fail "walreader may open inet sockets"
 grep -q ": socket AF_INET: denied" "$T/selftest-file.log" || fail "file uploader may open inet sockets"
 grep -q ": read database .*: denied" "$T/selftest-s3.log" || fail "s3 uploader may read the database"
