@@ -175,7 +175,7 @@ sample(struct evbuffer *out, const char *name, const struct child *c,
 {
 	evbuffer_add_printf(out, "%s", name);
 	add_labels(out, c, extra);
-	evbuffer_add_printf(out, " %.17g\n", v);
+	evbuffer_add_printf(out, " %.15g\n", v);
 }
 
 static void
@@ -236,12 +236,12 @@ render_s3(struct evbuffer *out, struct child *const *children, size_t n)
 	    "S3 requests by operation.");
 	for (size_t k = 0; k < 4; k++)
 		evbuffer_add_printf(out, "litestream_replica_operation_total"
-		    "{operation=\"%s\",replica_type=\"s3\"} %.17g\n",
+		    "{operation=\"%s\",replica_type=\"s3\"} %.15g\n",
 		    s3_ops[k][1], total[k]);
 	header(out, "litestream_replica_operation_bytes", "counter",
 	    "Bytes sent to S3.");
 	evbuffer_add_printf(out, "litestream_replica_operation_bytes"
-	    "{operation=\"PUT\",replica_type=\"s3\"} %.17g\n", up);
+	    "{operation=\"PUT\",replica_type=\"s3\"} %.15g\n", up);
 }
 
 /* Sizes the supervisor reads itself: the database, its -wal, and the free

@@ -27,8 +27,11 @@ $(s3_replica_yaml s3 app 200ms)
 YML
 M="http://127.0.0.1:$MPORT/metrics"
 # metric NAME LABEL_SUBSTRING: the value of the first matching series.
+# (The whole page is read first: awk stopping early would make curl fail
+# on a closed pipe.)
 metric() {
-	curl -s "$M" | awk -v n="$1" -v l="$2" 'index($0, n "{") == 1 && index($0, l) { print $NF; exit }'
+	curl -s "$M" >"$T/.metrics"
+	awk -v n="$1" -v l="$2" 'index($0, n "{") == 1 && index($0, l) && !done { print $NF; done = 1 }' "$T/.metrics"
 }
 status() {
 	"$WALSHIP" status -config "$T/w.yml" "$@" >"$T/status.out" 2>"$T/status.err"
