@@ -169,8 +169,10 @@ add_replica_areas(struct sandbox_rules *out, unsigned areas,
 	    i++) {
 		for (size_t j = 0; j < cfg->dbs[i].nreplicas; j++) {
 			const struct cfg_replica *r = &cfg->dbs[i].replicas[j];
+			/* Made now if its uploader has not yet: a rule
+			 * needs the directory to exist. */
 			if (r->type == CFG_REPLICA_FILE &&
-			    ADD(LANDLOCK_WRITE, true, false, r->path) < 0)
+			    ADD(LANDLOCK_WRITE, false, true, r->path) < 0)
 				return -1;
 		}
 	}
