@@ -296,8 +296,8 @@ position_read_generation(const char *meta, char gen[POSITION_GEN_SIZE])
 	gen[16] = '\0';
 }
 
-static bool
-parse_hex(const char *s, size_t n, uint64_t *v)
+bool
+position_parse_hex(const char *s, size_t n, uint64_t *v)
 {
 	uint64_t x = 0;
 
@@ -335,7 +335,8 @@ position_newest_snapshot(const char *meta, const char *gen, uint32_t *index,
 		const char *nm = e->d_name;
 		if (strlen(nm) != 38 || nm[8] != '_' ||
 		    strcmp(nm + 25, ".snapshot.lz4") != 0 ||
-		    !parse_hex(nm, 8, &idx) || !parse_hex(nm + 9, 16, &off))
+		    !position_parse_hex(nm, 8, &idx) ||
+		    !position_parse_hex(nm + 9, 16, &off))
 			continue;
 		if (!found || idx > *index || (idx == *index &&
 		    off > *offset)) {

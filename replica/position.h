@@ -58,4 +58,7 @@ int position_newest_snapshot(const char *meta, const char *gen,
 int position_snapshot_path(char *buf, size_t len, const char *meta,
     const char *gen, uint32_t index, uint64_t offset);
 
+/* N lowercase hex digits of S into V (names of local shadow files). */
+bool position_parse_hex(const char *s, size_t n, uint64_t *v);
+
 #endif

@@ -70,23 +70,6 @@ upl_scan_commit_end(int fd, uint64_t from, uint64_t *end)
 	return 0;
 }
 
-static bool
-parse_hex(const char *s, size_t n, uint64_t *v)
-{
-	uint64_t x = 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (c >= '0' && c <= '9')
-			x = x << 4 | (uint64_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			x = x << 4 | (uint64_t)(c - 'a' + 10);
-		else
-			return false;
-	}
-	*v = x;
-	return true;
-}
-
 /* The newest snapshot file of V->gen (replica/position.h). */
 static int
 find_snapshot(struct upl_view *v, const char *meta)
@@ -116,7 +99,7 @@ list_indexes(struct upl_view *v, const char *meta)
 	while ((e = readdir(d)) != NULL) {
 		uint64_t i;
 		if (strlen(e->d_name) != 12 || strcmp(e->d_name + 8, ".wal") ||
-		    !parse_hex(e->d_name, 8, &i))
+		    !position_parse_hex(e->d_name, 8, &i))
 			continue;
 		if (nidx == cap) {
 			size_t nc = cap ? cap * 2 : 16;
