@@ -136,7 +136,7 @@ UNIT_s3_keys  := $(addprefix $(O)/replica/,s3_keys.o layout.o client.o)
 UNIT_restore  := $(addprefix $(O)/replica/,restore.o client.o file_client.o \
 	layout.o lz4frame.o) $(O)/sqlitewal/sqlitewal.o $(O)/common/log.o \
 	$(O)/common/io.o
-UNIT_uploader := $(addprefix $(O)/uploader/,upl_pos.o upl_plan.o upl_view.o \
+UNIT_uploader := $(O)/common/clock.o $(addprefix $(O)/uploader/,upl_pos.o upl_plan.o upl_view.o \
 	upl_buf.o upl_store.o upl_sync.o upl_ipc.o upl_s3.o upl_spool.o \
 	upl_scan.o) $(addprefix $(O)/replica/,position.o \
 	client.o file_client.o layout.o lz4frame.o age_client.o) $(AGE_OBJS) \

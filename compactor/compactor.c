@@ -25,6 +25,7 @@
 #include "age_client.h"
 #include "child.h"
 #include "client.h"
+#include "clock.h"
 #include "cmp.h"
 #include "config.h"
 #include "endpoints.h"
@@ -51,24 +52,6 @@ struct cmp {
 	int64_t last_status_ns;
 };
 
-static int64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
-}
-
-static int64_t
-wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
-}
-
 static bool
 served(const struct cfg_replica *r)
 {
@@ -92,7 +75,7 @@ open_replicas(struct cmp *c)
 {
 	char err[512];
 	size_t n = 0;
-	int64_t now = mono_ns();
+	int64_t now = clock_mono_ns();
 
 	for (size_t d = 0; d < c->cfg->ndbs; d++)
 		n += c->cfg->dbs[d].nreplicas;
@@ -152,14 +135,14 @@ send_status(struct cmp *c)
 	if (n > 0 && (size_t)n < sizeof(body) && c->status != NULL &&
 	    nnev_send_msg(c->status, &m) == 0) {
 		c->ready_sent = true;
-		c->last_status_ns = mono_ns();
+		c->last_status_ns = clock_mono_ns();
 	}
 }
 
 static void
 heartbeat(struct cmp *c)
 {
-	if (!c->ready_sent || mono_ns() - c->last_status_ns >= STATUS_EVERY_NS)
+	if (!c->ready_sent || clock_mono_ns() - c->last_status_ns >= STATUS_EVERY_NS)
 		send_status(c);
 }
 
@@ -174,15 +157,15 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (size_t i = 0; i < c->nreps && !c->stopping; i++) {
 		struct cmp_replica *r = &c->reps[i];
-		if (r->next_retain_ns != 0 && mono_ns() >= r->next_retain_ns) {
-			(void)cmp_retain(r, wall_ns(), &c->st);
-			r->next_retain_ns = mono_ns() + retain_every(r->rep);
+		if (r->next_retain_ns != 0 && clock_mono_ns() >= r->next_retain_ns) {
+			(void)cmp_retain(r, clock_wall_ns(), &c->st);
+			r->next_retain_ns = clock_mono_ns() + retain_every(r->rep);
 			heartbeat(c);
 		}
 		if (r->next_validate_ns != 0 &&
-		    mono_ns() >= r->next_validate_ns) {
+		    clock_mono_ns() >= r->next_validate_ns) {
 			(void)cmp_validate(r, &c->st, &retry);
-			r->next_validate_ns = mono_ns() + (retry ?
+			r->next_validate_ns = clock_mono_ns() + (retry ?
 			    VALIDATE_RETRY_NS : r->rep->validation_interval);
 			heartbeat(c);
 		}

@@ -22,6 +22,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 
@@ -34,15 +35,6 @@ struct sv_report {
 };
 
 #define STATUS_TEXT_MAX (64 * 1024)
-
-static int64_t
-clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static void
 on_metrics(struct evhttp_request *req, void *arg)
@@ -77,7 +69,7 @@ static void
 write_status_files(struct sv_report *r)
 {
 	struct sv *sv = r->sv;
-	int64_t wall = clock_ns(CLOCK_REALTIME), mono = clock_ns(CLOCK_MONOTONIC);
+	int64_t wall = clock_wall_ns(), mono = clock_mono_ns();
 
 	for (size_t d = 0; sv->cfg != NULL && d < sv->cfg->ndbs; d++) {
 		const struct cfg_db *db = &sv->cfg->dbs[d];

@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "endpoints.h"
 #include "log.h"
@@ -55,15 +56,6 @@ struct event_base *
 sv_base(struct sv *sv)
 {
 	return sv->base;
-}
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /* Logs MSG with the child's identity first, then the extra attributes. */
@@ -140,7 +132,7 @@ sv_child_event(struct sv *sv, struct child *c, enum child_event ev,
     int wstatus)
 {
 	enum child_state before = c->fsm.state;
-	unsigned todo = child_fsm_event(&c->fsm, ev, now_ns(), wstatus);
+	unsigned todo = child_fsm_event(&c->fsm, ev, clock_mono_ns(), wstatus);
 
 	if (todo & CHILD_DO_DISARM)
 		evtimer_del(c->timer);
@@ -498,7 +490,7 @@ supervisor_run(struct cfg *cfg, const char *config_path, bool expand_env,
 	int status = 1;
 
 	log_set_role("supervisor");
-	sv.seed = (uint32_t)getpid() ^ (uint32_t)now_ns();
+	sv.seed = (uint32_t)getpid() ^ (uint32_t)clock_mono_ns();
 	if (config_path == NULL)
 		config_path = cfg->file != NULL ? cfg->file :
 		    cfg_default_path();

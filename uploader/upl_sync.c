@@ -34,6 +34,7 @@
 #include <event2/event.h>
 
 #include "client.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "msg.h"
@@ -43,17 +44,7 @@
 int64_t
 upl_now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
-}
-
-static int64_t
-wall_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+	return clock_mono_ns();
 }
 
 /* Litestream's way of writing a position: GEN/IIIIIIII:OFFSET. */
@@ -252,7 +243,7 @@ interval_snapshot(struct upl *u, int64_t now)
 	if (every <= 0 || u->snap_wanted || !u->pos.snapshot ||
 	    strcmp(u->pos.gen, u->view.gen) != 0)
 		return;
-	if (wall_ns() - u->last_snap_ns >= every)
+	if (clock_wall_ns() - u->last_snap_ns >= every)
 		ask_snapshot(u, now);
 }
 
@@ -366,12 +357,12 @@ step_done(struct upl *u, const struct upl_step *s, uint64_t bytes,
 	u->uploads++;
 	u->bytes += bytes;
 	u->fails = 0;
-	u->last_ok_wall_ns = wall_ns();
+	u->last_ok_wall_ns = clock_wall_ns();
 	u->last_error[0] = '\0';
 	u->pos = s->after;
 	if (s->kind == UPL_STEP_SNAPSHOT) {
 		u->snap_wanted = false;
-		u->last_snap_ns = wall_ns();
+		u->last_snap_ns = clock_wall_ns();
 		log_info("snapshot written", KV_S("position", pos_str(ps,
 		    sizeof(ps), u->plan.gen, s->index, s->to)),
 		    KV_I("elapsed_ms", elapsed / 1000000), KV_U("sz", bytes));

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "ckpt_vfs.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "wr.h"
@@ -47,17 +48,7 @@
 int64_t
 wr_now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
-}
-
-static int64_t
-wall_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+	return clock_mono_ns();
 }
 
 static void
@@ -102,7 +93,7 @@ announce_snapshot(struct wr *w, bool all)
 		.index = w->snap.index,
 		.page_size = w->shadow.page_size,
 		.offset = w->snap.offset,
-		.value = (uint64_t)wall_ns(),
+		.value = (uint64_t)clock_wall_ns(),
 	};
 	fill_gen(&m, w->shadow.gen);
 	wr_send_all(w, &m);
@@ -416,7 +407,7 @@ wr_sync(struct wr *w)
 	if (st == SHADOW_NEED_GENERATION && new_generation(w, reason) < 0)
 		fatalx("cannot start a new generation");
 	w->syncs++;
-	w->last_sync_wall_ns = wall_ns();
+	w->last_sync_wall_ns = clock_wall_ns();
 	int wait_ms = checkpoint_wait_ms(w);
 	if (wait_ms > 0 && wr_now_ns() >= w->ckpt_not_before_ns)
 		checkpoint(w, wait_ms);
