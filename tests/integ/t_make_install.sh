@@ -11,10 +11,10 @@ for page in man/walship.1 man/walship.yml.5; do
 	[ -z "$out" ] || fail "groff warns about $page: $out"
 done
 
-make -s install DESTDIR="$T/root" >"$T/install.out" 2>&1 || fail "make install: $(cat "$T/install.out")"
+make -s install DESTDIR="$T/destdir" >"$T/install.out" 2>&1 || fail "make install: $(cat "$T/install.out")"
 check() { # PATH MODE
-	[ -f "$T/root$1" ] || fail "not installed: $1"
-	assert_eq "$(stat -c %a "$T/root$1")" "$2" "mode of $1"
+	[ -f "$T/destdir$1" ] || fail "not installed: $1"
+	assert_eq "$(stat -c %a "$T/destdir$1")" "$2" "mode of $1"
 }
 check /usr/local/bin/walship 755
 check /usr/local/share/man/man1/walship.1 644
@@ -23,10 +23,10 @@ check /usr/local/lib/systemd/system/walship.service 644
 check /usr/local/share/doc/walship/examples/production.yml 644
 check /usr/local/share/doc/walship/examples/development.yml 644
 check /usr/local/share/doc/walship/examples/example-app.service 644
-cmp -s systemd/walship.service "$T/root/usr/local/lib/systemd/system/walship.service" ||
+cmp -s systemd/walship.service "$T/destdir/usr/local/lib/systemd/system/walship.service" ||
 	fail "the default unit differs from systemd/walship.service"
-"$T/root/usr/local/bin/walship" version >/dev/null || fail "the installed binary does not run"
-[ -z "$(find "$T/root" -name '*.tmp')" ] || fail "temporary files left behind"
+"$T/destdir/usr/local/bin/walship" version >/dev/null || fail "the installed binary does not run"
+[ -z "$(find "$T/destdir" -name '*.tmp')" ] || fail "temporary files left behind"
 
 log "PREFIX=/opt/walship UNITDIR=/etc/systemd/system"
 make -s install DESTDIR="$T/opt" PREFIX=/opt/walship UNITDIR=/etc/systemd/system >"$T/install2.out" 2>&1 ||
@@ -36,4 +36,4 @@ grep -qx 'ExecStart=/opt/walship/bin/walship replicate -config /etc/walship.yml'
 	"$T/opt/etc/systemd/system/walship.service" || fail "the unit does not start the binary under PREFIX"
 
 log "a second install over the first"
-make -s install DESTDIR="$T/root" >"$T/install3.out" 2>&1 || fail "second make install: $(cat "$T/install3.out")"
+make -s install DESTDIR="$T/destdir" >"$T/install3.out" 2>&1 || fail "second make install: $(cat "$T/install3.out")"
