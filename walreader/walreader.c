@@ -138,28 +138,21 @@ struct watch {
 	int fd;
 	struct event *ev;
 	struct event *soon;
+	struct wr *w;
 	char wal_name[256];
 	char db_name[256];
 };
 
-static void
-on_soon(evutil_socket_t fd, short what, void *arg)
+/* Reads every queued event; whether one was about the database or its
+ * -wal. */
+static bool
+watch_drain(struct watch *wt)
 {
-	(void)fd;
-	(void)what;
-	wr_sync(arg);
-}
-
-static void
-on_inotify(evutil_socket_t fd, short what, void *arg)
-{
-	struct watch *wt = arg;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	bool hit = false;
 	ssize_t n;
-	(void)what;
 
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+	while ((n = read(wt->fd, buf, sizeof(buf))) > 0) {
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *e = (const void *)p;
 			if (e->len > 0 && (strcmp(e->name, wt->wal_name) == 0 ||
@@ -168,10 +161,41 @@ on_inotify(evutil_socket_t fd, short what, void *arg)
 			p += sizeof(*e) + e->len;
 		}
 	}
-	if (hit && !evtimer_pending(wt->soon, NULL)) {
-		struct timeval tv = { 0, WATCH_DELAY_MS * 1000 };
-		evtimer_add(wt->soon, &tv);
-	}
+	return hit;
+}
+
+/* The sync a change asked for. Events queued since are about what this
+ * sync copies: they are dropped, and the watch listens again. */
+static void
+on_soon(evutil_socket_t fd, short what, void *arg)
+{
+	struct watch *wt = arg;
+	(void)fd;
+	(void)what;
+
+	(void)watch_drain(wt);
+	if (event_add(wt->ev, NULL) < 0)
+		fatalx("cannot watch the database directory");
+	wr_sync(wt->w);
+}
+
+/*
+ * A change in the directory: a sync within WATCH_DELAY_MS. Until it runs
+ * the watch stops listening, so that a busy writer (an event per commit)
+ * wakes the walreader once per sync, not once per commit.
+ */
+static void
+on_inotify(evutil_socket_t fd, short what, void *arg)
+{
+	struct watch *wt = arg;
+	(void)fd;
+	(void)what;
+
+	if (!watch_drain(wt))
+		return;
+	struct timeval tv = { 0, WATCH_DELAY_MS * 1000 };
+	event_del(wt->ev);
+	evtimer_add(wt->soon, &tv);
 }
 
 /* Best effort: without the watch, the monitor-interval tick still runs. */
@@ -198,7 +222,8 @@ watch_open(struct watch *wt, struct wr *w)
 		wt->fd = -1;
 		return;
 	}
-	wt->soon = evtimer_new(w->base, on_soon, w);
+	wt->w = w;
+	wt->soon = evtimer_new(w->base, on_soon, wt);
 	wt->ev = event_new(w->base, wt->fd, EV_READ | EV_PERSIST, on_inotify,
 	    wt);
 	if (wt->soon == NULL || wt->ev == NULL || event_add(wt->ev, NULL) < 0)
