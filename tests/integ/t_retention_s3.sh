@@ -23,14 +23,7 @@ dbs:
     checkpoint-interval: 2s
     min-checkpoint-page-count: 8
     replicas:
-      - name: s3
-        type: s3
-        bucket: bkt
-        path: backups/app
-        endpoint: $S3_ENDPOINT
-        region: us-east-1
-        force-path-style: true
-        sync-interval: 200ms
+$(s3_replica_yaml s3 backups/app 200ms)
         snapshot-interval: 3s
         retention: 10s
         retention-check-interval: 2s
