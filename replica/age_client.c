@@ -359,6 +359,13 @@ ac_remove(struct replica_client *c, const struct replica_obj *o, char *err,
 }
 
 static int
+ac_remove_many(struct replica_client *c, const struct replica_obj *objs,
+    size_t n, char *err, size_t errlen)
+{
+	return INNER(c)->ops->remove_many(INNER(c), objs, n, err, errlen);
+}
+
+static int
 ac_remove_generation(struct replica_client *c, const char *gen, char *err,
     size_t errlen)
 {
@@ -384,6 +391,7 @@ static const struct replica_client_ops age_client_ops = {
 	.open = ac_open,
 	.create = ac_create,
 	.remove = ac_remove,
+	.remove_many = ac_remove_many,
 	.remove_generation = ac_remove_generation,
 	.free = ac_free,
 };

@@ -421,6 +421,43 @@ TEST(from_config)
 	ASSERT(replica_client_open(&r, err, sizeof(err)) == NULL);
 }
 
+/* An age-encrypted replica: objects are written encrypted, read back in
+ * clear, and deleted in batches through the wrapper (the compactor's
+ * path) like any other. */
+TEST(age_wrapped)
+{
+	char dir[300], nm[] = "enc", buf[64];
+	char key[] = "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj";
+	char *keys[] = { key };
+	struct cfg_replica r = { 0 };
+	struct replica_wal_segment *w;
+	size_t n;
+
+	snprintf(dir, sizeof(dir), "%s/age", tmpdir);
+	r.type = CFG_REPLICA_FILE;
+	r.path = dir;
+	r.name = nm;
+	r.age_recipients.v = keys;
+	r.age_recipients.n = 1;
+	struct replica_client *c = replica_client_open(&r, err, sizeof(err));
+	ASSERT(c != NULL);
+	ASSERT_INT_EQ(put(c, replica_wal_obj(G1, 0, 0), "secret"), 0);
+	snprintf(path, sizeof(path), "%s/generations/%s/wal/"
+	    "00000000_00000000.wal.lz4", dir, G1);
+	FILE *f = fopen(path, "r");
+	ASSERT(f != NULL);
+	size_t got = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[got] = '\0';
+	ASSERT(strncmp(buf, "age-encryption.org/v1", 21) == 0);
+	struct replica_obj many[1] = { replica_wal_obj(G1, 0, 0) };
+	ASSERT_INT_EQ(replica_remove_many(c, many, 1, err, sizeof(err)), 0);
+	ASSERT_INT_EQ(replica_list_wal(c, G1, &w, &n, err, sizeof(err)), 0);
+	ASSERT_INT_EQ(n, 0);
+	free(w);
+	replica_client_free(c);
+}
+
 /* An s3 replica is made without a request; a bad one says why. */
 TEST(s3_from_config)
 {
@@ -468,6 +505,7 @@ main(void)
 	RUN(atomic_writes);
 	RUN(deletes);
 	RUN(from_config);
+	RUN(age_wrapped);
 	RUN(s3_from_config);
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return TEST_DONE();
