@@ -2,7 +2,9 @@
  * ckpt_vfs: see ckpt_vfs.h. Every method forwards to the default VFS's file;
  * only xShmLock looks at what it forwards. Lock slot 0 of the wal-index is
  * SQLite's WAL_WRITE_LOCK (wal.c); a checkpoint in FULL, RESTART or TRUNCATE
- * mode takes it exclusively before reading the wal-index header.
+ * mode takes it exclusively before reading the wal-index header. Slots 3 to
+ * 7 are WAL_READ_LOCK(0..4); a read transaction holds one of them shared
+ * from its start to its end.
  */
 #include "ckpt_vfs.h"
 
@@ -11,10 +13,13 @@
 #include <string.h>
 
 #define WAL_WRITE_LOCK_SLOT 0
+#define WAL_READ_LOCK_SLOT0 3
+#define WAL_NREADER 5
 
 struct ckpt_file {
 	sqlite3_file base;
 	sqlite3_file *real; /* follows this struct in the same allocation */
+	int read_lock;      /* WAL_READ_LOCK held shared, -1 for none */
 };
 
 static sqlite3_vfs ckpt_vfs;
@@ -101,11 +106,27 @@ x_shm_map(sqlite3_file *f, int pg, int pgsz, int extend, void volatile **pp)
 	return REAL(f)->pMethods->xShmMap(REAL(f), pg, pgsz, extend, pp);
 }
 
+/* Follows the one read lock a read transaction holds shared. */
+static void
+track_read_lock(struct ckpt_file *cf, int offset, int n, int flags)
+{
+	int i = offset - WAL_READ_LOCK_SLOT0;
+	if (n != 1 || i < 0 || i >= WAL_NREADER || !(flags & SQLITE_SHM_SHARED))
+		return;
+	if (flags & SQLITE_SHM_LOCK)
+		cf->read_lock = i;
+	else if (cf->read_lock == i)
+		cf->read_lock = -1;
+}
+
 static int
 x_shm_lock(sqlite3_file *f, int offset, int n, int flags)
 {
 	int rc = REAL(f)->pMethods->xShmLock(REAL(f), offset, n, flags);
 	const struct ckpt_vfs_hooks *h = armed;
+
+	if (rc == SQLITE_OK)
+		track_read_lock((struct ckpt_file *)f, offset, n, flags);
 
 	if (rc != SQLITE_OK || h == NULL || offset != WAL_WRITE_LOCK_SLOT)
 		return rc;
@@ -173,6 +194,7 @@ x_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags,
 	(void)vfs;
 
 	cf->real = (sqlite3_file *)(cf + 1);
+	cf->read_lock = -1;
 	int rc = real_vfs->xOpen(real_vfs, name, cf->real, flags, out);
 	/* The unix VFS's files are version 3; anything older would need
 	 * the optional methods left out, which we do not expect here. */
@@ -202,4 +224,14 @@ void
 ckpt_vfs_arm(const struct ckpt_vfs_hooks *hooks)
 {
 	armed = hooks;
+}
+
+int
+ckpt_vfs_read_lock(sqlite3 *db)
+{
+	sqlite3_file *f = NULL;
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) !=
+	    SQLITE_OK || f == NULL || f->pMethods != &ckpt_io)
+		return -1;
+	return ((struct ckpt_file *)f)->read_lock;
 }

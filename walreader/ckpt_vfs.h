@@ -1,7 +1,7 @@
 /*
- * ckpt_vfs: a pass-through SQLite VFS for the walreader's checkpoint
- * connection that reports when that connection takes and releases SQLite's
- * WAL write lock.
+ * ckpt_vfs: a pass-through SQLite VFS for the walreader's connections that
+ * reports when the checkpoint connection takes and releases SQLite's WAL
+ * write lock, and which WAL read lock a pin's transaction holds.
  *
  * Why: the walreader keeps a read transaction open ("the pin") so that no
  * other connection can restart the WAL before its frames are in the shadow
@@ -11,9 +11,14 @@
  * WAL, so the walreader copies the WAL's tail, drops the pin, and takes it
  * again as soon as the checkpoint lets the write lock go. SQLite has no API
  * for "the checkpoint now holds the write lock"; the VFS's xShmLock sees it.
+ * Nor is there one for "which read lock did this read transaction get",
+ * which decides whether a pin keeps the WAL from restarting (dbconn.h):
+ * the pin connections are opened on this VFS for that.
  */
 #ifndef WALSHIP_CKPT_VFS_H
 #define WALSHIP_CKPT_VFS_H
+
+#include <sqlite3.h>
 
 #define CKPT_VFS_NAME "walship-ckpt"
 
@@ -29,5 +34,13 @@ struct ckpt_vfs_hooks {
 int ckpt_vfs_register(void);
 /* Arms (hooks != NULL) or disarms the hooks; only armed calls report. */
 void ckpt_vfs_arm(const struct ckpt_vfs_hooks *hooks);
+/*
+ * Which of SQLite's WAL read locks DB (a connection opened on this VFS)
+ * holds in its read transaction: 0 means it reads the database file alone
+ * and no checkpoint may write to that file; 1 or more means a read mark,
+ * past which no checkpoint may go and under which the WAL cannot restart.
+ * -1 when it holds none (or DB is not on this VFS).
+ */
+int ckpt_vfs_read_lock(sqlite3 *db);
 
 #endif

@@ -39,7 +39,7 @@ ensure_wal_mode(struct dbconn *c, const char *path)
 	sqlite3_stmt *st;
 	char mode[32] = "";
 
-	if (sqlite3_prepare_v2(c->pin, "PRAGMA journal_mode", -1, &st,
+	if (sqlite3_prepare_v2(c->pins[0], "PRAGMA journal_mode", -1, &st,
 	    NULL) != SQLITE_OK)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -48,7 +48,7 @@ ensure_wal_mode(struct dbconn *c, const char *path)
 	sqlite3_finalize(st);
 	if (strcmp(mode, "wal") == 0)
 		return 0;
-	if (sqlite3_prepare_v2(c->pin, "PRAGMA journal_mode = wal", -1, &st,
+	if (sqlite3_prepare_v2(c->pins[0], "PRAGMA journal_mode = wal", -1, &st,
 	    NULL) != SQLITE_OK)
 		return -1;
 	int rc = sqlite3_step(st);
@@ -59,7 +59,7 @@ ensure_wal_mode(struct dbconn *c, const char *path)
 	if (!ok) {
 		log_error("cannot set database to WAL mode", KV_S("path", path),
 		    KV_S("journal_mode", mode),
-		    KV_ERRS(sqlite3_errmsg(c->pin)));
+		    KV_ERRS(sqlite3_errmsg(c->pins[0])));
 		return -1;
 	}
 	log_info("database set to WAL mode", KV_S("path", path),
@@ -72,7 +72,7 @@ read_page_size(struct dbconn *c)
 {
 	sqlite3_stmt *st;
 	int ps = 0;
-	if (sqlite3_prepare_v2(c->pin, "PRAGMA page_size", -1, &st, NULL) !=
+	if (sqlite3_prepare_v2(c->pins[0], "PRAGMA page_size", -1, &st, NULL) !=
 	    SQLITE_OK)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -91,21 +91,27 @@ dbconn_open(struct dbconn *c, const char *path)
 	c->db_fd = c->shm_fd = -1;
 	if (ckpt_vfs_register() != SQLITE_OK)
 		return -1;
-	if (open_one(path, NULL, &c->pin) < 0)
+	/* The pins go through the ckpt VFS too: it tells which read lock
+	 * a pin's transaction got (see dbconn_advance). */
+	if (open_one(path, CKPT_VFS_NAME, &c->pins[0]) < 0)
 		goto fail;
-	sqlite3_busy_timeout(c->pin, 100);
 	if (ensure_wal_mode(c, path) < 0 || read_page_size(c) < 0)
 		goto fail;
-	if (open_one(path, CKPT_VFS_NAME, &c->ckpt) < 0)
+	if (open_one(path, CKPT_VFS_NAME, &c->pins[1]) < 0 ||
+	    open_one(path, CKPT_VFS_NAME, &c->ckpt) < 0)
 		goto fail;
 	/* A connection finds out about WAL mode on its first read; until
 	 * then a checkpoint on it is a silent no-op. */
 	if (sqlite3_exec(c->ckpt, "SELECT 1 FROM sqlite_master LIMIT 1", NULL,
 	    NULL, NULL) != SQLITE_OK)
 		goto fail;
-	if (sqlite3_prepare_v2(c->pin, "SELECT 1 FROM sqlite_master LIMIT 1",
-	    -1, &c->pin_stmt, NULL) != SQLITE_OK)
-		goto fail;
+	for (int i = 0; i < 2; i++) {
+		sqlite3_busy_timeout(c->pins[i], 100);
+		if (sqlite3_prepare_v2(c->pins[i],
+		    "SELECT 1 FROM sqlite_master LIMIT 1", -1,
+		    &c->pin_stmts[i], NULL) != SQLITE_OK)
+			goto fail;
+	}
 	if ((c->db_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		goto fail;
 	/* The connections' first read created the -shm. */
@@ -124,8 +130,10 @@ dbconn_close(struct dbconn *c)
 {
 	if (c->pinned)
 		dbconn_unpin(c);
-	sqlite3_finalize(c->pin_stmt);
-	sqlite3_close(c->pin);
+	for (int i = 0; i < 2; i++) {
+		sqlite3_finalize(c->pin_stmts[i]);
+		sqlite3_close(c->pins[i]);
+	}
 	sqlite3_close(c->ckpt);
 	/* Only after SQLite let go of the file: see db_fd in dbconn.h. */
 	if (c->db_fd >= 0)
@@ -136,20 +144,29 @@ dbconn_close(struct dbconn *c)
 	c->db_fd = c->shm_fd = -1;
 }
 
+/* A read transaction on pin connection I. */
+static int
+begin_read(struct dbconn *c, int i)
+{
+	if (sqlite3_exec(c->pins[i], "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	int rc = sqlite3_step(c->pin_stmts[i]);
+	sqlite3_reset(c->pin_stmts[i]);
+	if ((rc != SQLITE_ROW && rc != SQLITE_DONE) ||
+	    sqlite3_txn_state(c->pins[i], "main") != SQLITE_TXN_READ) {
+		sqlite3_exec(c->pins[i], "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
 int
 dbconn_pin(struct dbconn *c)
 {
 	if (c->pinned)
 		return 0;
-	if (sqlite3_exec(c->pin, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+	if (begin_read(c, c->cur) < 0)
 		return -1;
-	int rc = sqlite3_step(c->pin_stmt);
-	sqlite3_reset(c->pin_stmt);
-	if ((rc != SQLITE_ROW && rc != SQLITE_DONE) ||
-	    sqlite3_txn_state(c->pin, "main") != SQLITE_TXN_READ) {
-		sqlite3_exec(c->pin, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
-	}
 	c->pinned = true;
 	return 0;
 }
@@ -160,8 +177,27 @@ dbconn_unpin(struct dbconn *c)
 	if (!c->pinned)
 		return 0;
 	c->pinned = false;
-	return sqlite3_exec(c->pin, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK ?
-	    0 : -1;
+	return sqlite3_exec(c->pins[c->cur], "ROLLBACK", NULL, NULL, NULL) ==
+	    SQLITE_OK ? 0 : -1;
+}
+
+int
+dbconn_advance(struct dbconn *c)
+{
+	if (!c->pinned)
+		return 0;
+	int next = 1 - c->cur;
+	if (begin_read(c, next) < 0)
+		return -1;
+	if (ckpt_vfs_read_lock(c->pins[next]) < 1) {
+		/* Read lock 0 (the WAL was all checkpointed) does not keep
+		 * a writer from restarting the WAL: keep the old pin. */
+		sqlite3_exec(c->pins[next], "ROLLBACK", NULL, NULL, NULL);
+		return 0;
+	}
+	sqlite3_exec(c->pins[c->cur], "ROLLBACK", NULL, NULL, NULL);
+	c->cur = next;
+	return 1;
 }
 
 static int64_t

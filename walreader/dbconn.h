@@ -1,12 +1,15 @@
 /*
- * dbconn: the walreader's two connections to the database.
+ * dbconn: the walreader's connections to the database.
  *
  *  pin   holds a read transaction between checkpoints, so no other
  *        connection can restart the WAL under the walreader (rule 1);
+ *        two connections take turns, so that the pin can move forward
+ *        without ever letting go (dbconn_advance);
  *  ckpt  runs the walreader's own checkpoints, through the ckpt_vfs shim.
  *
- * Both have wal_autocheckpoint off and SQLITE_FCNTL_PERSIST_WAL on, so that
- * closing them never checkpoints or deletes the WAL behind the shadow log.
+ * All three have wal_autocheckpoint off and SQLITE_FCNTL_PERSIST_WAL on, so
+ * that closing them never checkpoints or deletes the WAL behind the shadow
+ * log.
  *
  * db_fd is a plain read-only descriptor on the database file, open as long
  * as the connections are, for snapshots. Nothing else in the process may
@@ -22,9 +25,10 @@
 #include <stdint.h>
 
 struct dbconn {
-	sqlite3 *pin;
+	sqlite3 *pins[2];        /* the pin moves between these two */
+	sqlite3_stmt *pin_stmts[2];
+	int cur;                 /* which of pins[] is the pin */
 	sqlite3 *ckpt;
-	sqlite3_stmt *pin_stmt;
 	bool pinned;
 	uint32_t page_size;
 	int db_fd;
@@ -37,6 +41,20 @@ void dbconn_close(struct dbconn *c);
 
 int dbconn_pin(struct dbconn *c);
 int dbconn_unpin(struct dbconn *c);
+
+/*
+ * Moves the pin to the WAL's current end without a moment unpinned: the
+ * other pin connection starts a read transaction, and the old one ends only
+ * if the new one holds a read mark (ckpt_vfs_read_lock >= 1). Below its mark
+ * other connections may then checkpoint (an application's auto-checkpoint
+ * does, concurrently with its writers) while the WAL still cannot restart;
+ * a pin left on read lock 0 over a growing WAL instead makes every
+ * auto-checkpoint attempt of the application sort the whole WAL's index
+ * before giving up. The caller copies the WAL up to at least the new mark
+ * before it cuts a snapshot (snapshot.h). Returns 1 when the pin moved, 0
+ * when it stayed, -1 on error (the old pin stays).
+ */
+int dbconn_advance(struct dbconn *c);
 
 /*
  * Runs PRAGMA wal_checkpoint(MODE) on the ckpt connection; waits for busy

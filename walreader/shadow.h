@@ -18,8 +18,9 @@
  * copies the WAL's tail while the checkpoint holds SQLite's write lock and
  * then "seals" index I by creating an empty file for I+1. A new WAL header
  * is accepted as index I+1 only when I was sealed and either the walreader
- * has held its pin ever since (pinned_since_seal: with the pin held nothing
- * can be checkpointed, so the WAL cannot restart a second time), or, for
+ * has held its pin ever since (pinned_since_seal: with the pin held the WAL
+ * cannot restart a second time: on read lock 0 nothing can be checkpointed,
+ * and a read mark keeps every restart out; dbconn.h), or, for
  * state found on disk at start-up, the header's salt-1 is salt-1 of I plus
  * one. (SQLite adds one to salt-1 at each restart, but a writer whose
  * connection never restarted the WAL itself writes random salts instead, so

@@ -4,9 +4,11 @@
  *
  * The image is the database file with every page that has a frame in the
  * current shadow index replaced by its last version there, cut to the size
- * of the last commit. It is consistent while the walreader holds its pin:
- * a checkpoint by another connection can only write pages that have frames
- * up to the pin's mark, and those are all taken from the shadow; every
+ * of the last commit. It is consistent while the walreader holds its pin
+ * and the shadow reaches the pin's mark (each sync pass copies right after
+ * moving the pin): a checkpoint by another connection can only write pages
+ * that have frames up to that mark, and those are all taken from the
+ * shadow; every
  * earlier index was fully checkpointed by the walreader's own sealed
  * checkpoint. The image therefore equals the database at (index, size), and
  * replaying index I from offset 0 on top of it (as restore does) is

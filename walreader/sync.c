@@ -2,7 +2,8 @@
  * sync: one pass of the walreader, every monitor-interval.
  *
  *  1. open the database once it exists (WAL mode, pin, shadow state);
- *  2. copy new committed frames into the shadow log, telling uploaders;
+ *  2. move the pin to the WAL's end (dbconn_advance), then copy new
+ *     committed frames into the shadow log, telling uploaders;
  *  3. start a new generation when continuity is lost (rule 6): shadow
  *     index 0 takes the current WAL, then a snapshot is cut;
  *  4. checkpoint with Litestream's thresholds, TRUNCATE always (the -wal
@@ -401,6 +402,10 @@ wr_sync(struct wr *w)
 
 	if (!w->open && open_database(w) < 0)
 		goto report;
+	/* Before the copy, which then reaches the new mark (dbconn.h). */
+	if (dbconn_advance(&w->conn) < 0)
+		log_warn("cannot move the read lock forward; keeping the old one",
+		    KV_S("path", w->db->path));
 	enum shadow_status st = shadow_copy(&w->shadow, on_append, w, reason);
 	if (st == SHADOW_ERROR)
 		fatalx("shadow log write failed; restarting from durable state");

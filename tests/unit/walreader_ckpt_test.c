@@ -158,22 +158,42 @@ teardown(void)
 		abort();
 }
 
+/* The application's table over an empty WAL, and a copy of it in BASE. */
+static sqlite3 *
+app_start(char *base, size_t len)
+{
+	sqlite3 *app = app_open();
+	sqlite3_exec(app, "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)",
+	    NULL, NULL, NULL);
+	sqlite3_exec(app, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	snprintf(base, len, "%s/base.db", dir);
+	if (copy_file(dbpath, base) != 0) {
+		sqlite3_close(app);
+		return NULL;
+	}
+	return app;
+}
+
+/* The walreader's connections and a new generation on dbpath. */
+static int
+sim_start(struct walreader_sim *w)
+{
+	if (dbconn_open(&w->c, dbpath) < 0 ||
+	    shadow_open(&w->s, meta, dbpath, w->c.page_size) < 0)
+		return -1;
+	w->s.shm_fd = w->c.shm_fd;
+	return shadow_new_generation(&w->s);
+}
+
 TEST(frames_reach_shadow_before_restart)
 {
 	struct walreader_sim w = { 0 };
 	char reason[SHADOW_REASON_LEN], base[400];
 	setup();
-	sqlite3 *app = app_open();
-	sqlite3_exec(app, "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)",
-	    NULL, NULL, NULL);
-	sqlite3_exec(app, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
-	snprintf(base, sizeof(base), "%s/base.db", dir);
-	ASSERT_INT_EQ(copy_file(dbpath, base), 0);
+	sqlite3 *app = app_start(base, sizeof(base));
+	ASSERT(app != NULL);
 
-	ASSERT_INT_EQ(dbconn_open(&w.c, dbpath), 0);
-	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
-	w.s.shm_fd = w.c.shm_fd;
-	ASSERT_INT_EQ(shadow_new_generation(&w.s), 0);
+	ASSERT_INT_EQ(sim_start(&w), 0);
 	ASSERT_INT_EQ(dbconn_pin(&w.c), 0);
 
 	app_insert(app, 50);
@@ -219,10 +239,7 @@ TEST(long_reader_bounds_the_wait)
 	sqlite3 *app = app_open();
 	sqlite3_exec(app, "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)",
 	    NULL, NULL, NULL);
-	ASSERT_INT_EQ(dbconn_open(&w.c, dbpath), 0);
-	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
-	w.s.shm_fd = w.c.shm_fd;
-	ASSERT_INT_EQ(shadow_new_generation(&w.s), 0);
+	ASSERT_INT_EQ(sim_start(&w), 0);
 	ASSERT_INT_EQ(dbconn_pin(&w.c), 0);
 	app_insert(app, 10);
 
@@ -266,10 +283,7 @@ TEST(restart_by_another_process_is_detected)
 	sqlite3 *app = app_open();
 	sqlite3_exec(app, "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)",
 	    NULL, NULL, NULL);
-	ASSERT_INT_EQ(dbconn_open(&w.c, dbpath), 0);
-	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
-	w.s.shm_fd = w.c.shm_fd;
-	ASSERT_INT_EQ(shadow_new_generation(&w.s), 0);
+	ASSERT_INT_EQ(sim_start(&w), 0);
 	app_insert(app, 10);
 	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
 	/* Unpinned (as while walship is down): the app checkpoints away. */
@@ -303,10 +317,7 @@ TEST(empty_index_needs_an_unchanged_database)
 	sqlite3_exec(app, "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)",
 	    NULL, NULL, NULL);
 	sqlite3_exec(app, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
-	ASSERT_INT_EQ(dbconn_open(&w.c, dbpath), 0);
-	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
-	w.s.shm_fd = w.c.shm_fd;
-	ASSERT_INT_EQ(shadow_new_generation(&w.s), 0);
+	ASSERT_INT_EQ(sim_start(&w), 0);
 	ASSERT_INT_EQ(dbconn_pin(&w.c), 0);
 	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
 	memcpy(gen, w.s.gen, sizeof(gen));
@@ -373,16 +384,9 @@ TEST(unpublished_commit_is_not_copied)
 	struct walreader_sim w = { 0 };
 	char reason[SHADOW_REASON_LEN], base[400];
 	setup();
-	sqlite3 *app = app_open();
-	sqlite3_exec(app, "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)",
-	    NULL, NULL, NULL);
-	sqlite3_exec(app, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
-	snprintf(base, sizeof(base), "%s/base.db", dir);
-	ASSERT_INT_EQ(copy_file(dbpath, base), 0);
-	ASSERT_INT_EQ(dbconn_open(&w.c, dbpath), 0);
-	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
-	w.s.shm_fd = w.c.shm_fd;
-	ASSERT_INT_EQ(shadow_new_generation(&w.s), 0);
+	sqlite3 *app = app_start(base, sizeof(base));
+	ASSERT(app != NULL);
+	ASSERT_INT_EQ(sim_start(&w), 0);
 	ASSERT_INT_EQ(dbconn_pin(&w.c), 0);
 	app_insert(app, 5);
 	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
@@ -428,10 +432,7 @@ TEST(snapshot_is_consistent_at_the_shadow_position)
 	sqlite3_exec(app, "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)",
 	    NULL, NULL, NULL);
 	app_insert(app, 40);
-	ASSERT_INT_EQ(dbconn_open(&w.c, dbpath), 0);
-	ASSERT_INT_EQ(shadow_open(&w.s, meta, dbpath, w.c.page_size), 0);
-	w.s.shm_fd = w.c.shm_fd;
-	ASSERT_INT_EQ(shadow_new_generation(&w.s), 0);
+	ASSERT_INT_EQ(sim_start(&w), 0);
 	ASSERT_INT_EQ(dbconn_pin(&w.c), 0);
 	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
 	ASSERT_INT_EQ(snapshot_rows(&w), 40);
@@ -468,6 +469,80 @@ TEST(snapshot_is_consistent_at_the_shadow_position)
 	teardown();
 }
 
+static int
+app_passive(sqlite3 *app, int *nlog)
+{
+	int nckpt = -1;
+	if (sqlite3_wal_checkpoint_v2(app, "main", SQLITE_CHECKPOINT_PASSIVE,
+	    nlog, &nckpt) != SQLITE_OK)
+		return -1;
+	return nckpt;
+}
+
+static int
+pin_read_lock(struct walreader_sim *w)
+{
+	return ckpt_vfs_read_lock(w->c.pins[w->c.cur]);
+}
+
+TEST(advanced_pin_lets_the_app_checkpoint_but_not_restart)
+{
+	struct walreader_sim w = { 0 };
+	char reason[SHADOW_REASON_LEN], base[400];
+	int nlog, first;
+	setup();
+	sqlite3 *app = app_start(base, sizeof(base));
+	ASSERT(app != NULL);
+	ASSERT_INT_EQ(sim_start(&w), 0);
+
+	/* Pinned over an empty WAL: read lock 0, nothing can be backfilled. */
+	ASSERT_INT_EQ(dbconn_pin(&w.c), 0);
+	ASSERT_INT_EQ(pin_read_lock(&w), 0);
+	app_insert(app, 50);
+	ASSERT_INT_EQ(app_passive(app, &nlog), 0);
+	ASSERT(nlog > 0);
+
+	/* Moved to the WAL's end: the app backfills up to the new mark. */
+	ASSERT_INT_EQ(dbconn_advance(&w.c), 1);
+	ASSERT(pin_read_lock(&w) >= 1);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	first = app_passive(app, &nlog);
+	ASSERT_INT_EQ(first, nlog);
+	/* ... and no further, and its next write does not restart the WAL. */
+	app_insert(app, 10);
+	ASSERT_INT_EQ(app_passive(app, &nlog), first);
+	ASSERT(nlog > first);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	ASSERT_INT_EQ(w.s.index, 0);
+
+	/* All of the WAL is backfilled up to the mark and nothing is newer:
+	 * a new pin would get read lock 0, under which the next write could
+	 * restart the WAL. The pin stays where it is. */
+	ASSERT_INT_EQ(dbconn_advance(&w.c), 1);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	ASSERT_INT_EQ(app_passive(app, &nlog), nlog);
+	int cur = w.c.cur;
+	ASSERT_INT_EQ(dbconn_advance(&w.c), 0);
+	ASSERT_INT_EQ(w.c.cur, cur);
+	ASSERT(pin_read_lock(&w) >= 1);
+	app_insert(app, 10);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	ASSERT_INT_EQ(w.s.index, 0);
+
+	/* The walreader's own checkpoint still seals and restarts it. */
+	app_insert(app, 5);
+	ASSERT_INT_EQ(walreader_checkpoint(&w, 100), SQLITE_OK);
+	ASSERT_INT_EQ(w.s.index, 1);
+	app_insert(app, 5);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	ASSERT_INT_EQ(replay(base, w.s.gen, 0, 1), 80);
+	ASSERT_INT_EQ(count_rows(dbpath), 80);
+	shadow_close(&w.s);
+	dbconn_close(&w.c);
+	sqlite3_close(app);
+	teardown();
+}
+
 int
 main(void)
 {
@@ -478,5 +553,6 @@ main(void)
 	RUN(snapshot_is_consistent_at_the_shadow_position);
 	RUN(empty_index_needs_an_unchanged_database);
 	RUN(unpublished_commit_is_not_copied);
+	RUN(advanced_pin_lets_the_app_checkpoint_but_not_restart);
 	return TEST_DONE();
 }
