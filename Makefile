@@ -111,7 +111,7 @@ UNIT_report   := $(addprefix $(O)/supervisor/,metrics_text.o status_file.o \
 	statusmsg.o child_fsm.o spawn.o) $(O)/common/child.o \
 	$(O)/common/proctitle.o $(O)/common/io.o $(O)/common/log.o \
 	$(O)/config/credenv.o
-UNIT_sqlitewal := $(O)/sqlitewal/sqlitewal.o
+UNIT_sqlitewal := $(O)/sqlitewal/sqlitewal.o $(O)/common/io.o
 UNIT_msg      := $(O)/ipc/msg.o
 UNIT_nnev     := $(O)/ipc/nnev.o $(O)/ipc/msg.o $(O)/ipc/endpoints.o \
 	$(O)/common/log.o

@@ -387,6 +387,8 @@ struct upl {
 
 	unsigned fails;		/* failed uploads in a row */
 	int64_t retry_ns;	/* no upload before this (monotonic) */
+	int64_t next_plan_ns;	/* no new upload pass before this: one per
+				 * sync-interval (monotonic) */
 	int64_t behind_ns;	/* since when the shadow is ahead; 0 = not */
 	enum upl_plan_status last_status;
 	char last_why[UPL_WHY_LEN];

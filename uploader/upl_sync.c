@@ -1,8 +1,13 @@
 /*
  * upl_sync: the uploader's work, driven by its event loop.
  *
- * Every sync-interval (and when a message says something changed) upl_sync
- * reads the shadow log's view, plans (upl_plan.c) and starts the steps;
+ * When frames arrive (and every sync-interval, and when a message says
+ * something changed) upl_sync reads the shadow log's view, plans
+ * (upl_plan.c) and starts the steps, at most once per sync-interval: a
+ * pass sooner than that waits for the interval's end. A commit thus
+ * reaches the replica as soon as the walreader hands it over when the
+ * replica has been quiet for an interval, and batches up to one interval
+ * otherwise (Litestream uploads on a fixed tick, whatever the phase);
  * upl_work then writes one object per loop pass, so the sockets and
  * signals are served between objects. After each object: the position is
  * persisted (tmp, fsync, rename), and only then acknowledged, so the
@@ -290,6 +295,13 @@ upl_sync(struct upl *u)
 
 	if (u->running || u->finding || (!u->stopping && now < u->retry_ns))
 		return;
+	if (!u->stopping && now < u->next_plan_ns) {
+		int64_t wait = u->next_plan_ns - now;
+		struct timeval tv = { .tv_sec = wait / NS_PER_SEC,
+			.tv_usec = (wait % NS_PER_SEC) / 1000 };
+		event_add(u->kick, &tv);
+		return;
+	}
 	if (upl_view_load(&v, u->db->meta_path, u->have_view ? &u->view :
 	    NULL) < 0) {
 		failed(u, "cannot read the shadow log");
@@ -340,6 +352,8 @@ upl_sync(struct upl *u)
 		    KV_U("snapshot_offset", u->view.snap_offset));
 	u->running = true;
 	u->step = 0;
+	u->next_plan_ns = now + (u->rep->sync_interval > 0 ?
+	    u->rep->sync_interval : CFG_DEFAULT_SYNC_INTERVAL);
 	event_active(u->work, EV_TIMEOUT, 1);
 	return;
 out:
@@ -499,6 +513,7 @@ upl_on_msg(struct upl *u, const struct msg *m)
 		    m->payload, m->payload_len);
 		if (u->behind_ns == 0)
 			u->behind_ns = upl_now_ns();
+		kick(u);
 		break;
 	case MSG_SNAPSHOT:
 		if (u->snap_asked || (m->flags & MSG_F_ALL_REPLICAS)) {

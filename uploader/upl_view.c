@@ -27,10 +27,14 @@
 
 #define VIEW_MAX_INDEXES (1u << 20)
 
+/* Frames are read this many bytes at a time (at least one frame), not
+ * one frame header per system call. */
+#define SCAN_CHUNK (256 * 1024)
+
 int
 upl_scan_commit_end(int fd, uint64_t from, uint64_t *end)
 {
-	uint8_t hdr[SQLITEWAL_HDR_SIZE], fh[SQLITEWAL_FRAME_HDR_SIZE];
+	uint8_t hdr[SQLITEWAL_HDR_SIZE];
 	struct sqlitewal_hdr h;
 	struct stat st;
 	char err[96];
@@ -54,18 +58,32 @@ upl_scan_commit_end(int fd, uint64_t from, uint64_t *end)
 		from = 0;
 	uint64_t off = from ? from : SQLITEWAL_HDR_SIZE;
 	uint64_t last = from;
+	size_t per = SCAN_CHUNK / fsz ? SCAN_CHUNK / fsz : 1;
+	uint8_t *buf = NULL;
+	if (off + fsz <= size && (buf = malloc(per * fsz)) == NULL)
+		return -1;
 	while (off + fsz <= size) {
-		if (io_pread_full(fd, fh, sizeof(fh), (off_t)off) !=
-		    (ssize_t)sizeof(fh))
+		uint64_t room = (size - off) / fsz;
+		size_t want = (room < per ? (size_t)room : per) * fsz;
+		ssize_t got = io_pread_full(fd, buf, want, (off_t)off);
+		if (got < 0) {
+			free(buf);
 			return -1;
-		struct sqlitewal_frame_hdr f;
-		sqlitewal_frame_hdr_parse(fh, &f);
-		if (f.salt1 != h.salt1 || f.salt2 != h.salt2)
-			break; /* not this WAL's frame: stop at the last commit */
-		off += fsz;
-		if (f.commit != 0)
-			last = off;
+		}
+		size_t k, n = (size_t)got / fsz;
+		for (k = 0; k < n; k++) {
+			struct sqlitewal_frame_hdr f;
+			sqlitewal_frame_hdr_parse(buf + k * fsz, &f);
+			if (f.salt1 != h.salt1 || f.salt2 != h.salt2)
+				break; /* not this WAL's: stop at the last commit */
+			off += fsz;
+			if (f.commit != 0)
+				last = off;
+		}
+		if (k < n || (size_t)got < want)
+			break;
 	}
+	free(buf);
 	*end = last;
 	return 0;
 }

@@ -8,8 +8,9 @@
  * service user, its own replica's keys only, its state, the shadow log
  * read-only, a file replica's directory), the replica client (file:
  * replica/client.h; s3: the asynchronous S3 client on this process's
- * event_base, upl_s3.c); then the event loop: signals, sockets, a timer
- * every sync-interval, a heartbeat. Nothing blocks the loop but local file
+ * event_base, upl_s3.c); then the event loop: signals, sockets (arriving
+ * frames start an upload pass, upl_sync.c), a timer every sync-interval,
+ * a heartbeat. Nothing blocks the loop but local file
  * I/O: a file replica is written one object per loop pass, an S3 request
  * is only ever started and completed from the loop, so a stuck endpoint
  * stalls the uploads of this replica and nothing else.
@@ -167,11 +168,25 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 static void
-on_tick(evutil_socket_t fd, short what, void *arg)
+on_kick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	upl_sync(arg);
+}
+
+/* The fallback for frames no message announced (a full pipe, a restart),
+ * and for retries: a pass inside the current sync-interval is skipped, as
+ * the arriving frames already drive one per interval. */
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct upl *u = arg;
+	(void)fd;
+	(void)what;
+	if (!u->stopping && upl_now_ns() < u->next_plan_ns)
+		return;
+	upl_sync(u);
 }
 
 static void
@@ -225,7 +240,7 @@ setup_events(struct upl *u, struct event *sigs[3])
 	    CFG_DEFAULT_SYNC_INTERVAL;
 	struct timeval tick = tv_of(every), beat = { .tv_sec = 1 };
 	u->tick = event_new(u->base, -1, EV_PERSIST, on_tick, u);
-	u->kick = event_new(u->base, -1, 0, on_tick, u);
+	u->kick = event_new(u->base, -1, 0, on_kick, u);
 	u->work = event_new(u->base, -1, 0, on_work, u);
 	u->beat = event_new(u->base, -1, EV_PERSIST, on_beat, u);
 	u->deadline = evtimer_new(u->base, on_deadline, u);

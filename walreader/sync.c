@@ -223,6 +223,12 @@ checkpoint_wait_ms(struct wr *w)
 	return 0;
 }
 
+bool
+wr_checkpoint_due(struct wr *w)
+{
+	return w->open && checkpoint_wait_ms(w) >= WAIT_MAX_MS;
+}
+
 /*
  * One checkpoint within WAIT_MS. SQLite gives up at once when another
  * connection holds its checkpoint lock (an application's auto-checkpoint

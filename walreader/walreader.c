@@ -4,16 +4,12 @@
  * Order at start-up (smtpd style): parse the role's arguments, set up the
  * child (parent death signal, clean signals), read the config, find the
  * database, confine (sandbox.h: service user, no secrets, its directory
- * and shadow log only, no network), then the event loop: a timer every monitor-interval runs one
- * sync (copy WAL frames to the shadow log, start a generation when
- * continuity is lost, checkpoint, snapshot on request, trim, report). The
- * database is opened on the first tick where it exists. Between ticks, an
- * inotify watch on the database's directory runs a sync soon after the -wal
- * is written (WATCH_DELAY_MS later, which batches a busy writer's commits
- * into one sync), so a commit reaches the shadow log, and the uploaders,
- * without waiting for the next tick. Uploaders are told
- * about new frames with non-blocking sends; what they miss they read from
- * the shadow log.
+ * and shadow log only, no network), then the event loop: syncs (copy WAL
+ * frames to the shadow log, start a generation when continuity is lost,
+ * checkpoint, snapshot on request, trim, report) every monitor-interval,
+ * and sooner after a change (struct pacer below). The database is opened
+ * on the first sync where it exists. Uploaders are told about new frames
+ * with non-blocking sends; what they miss they read from the shadow log.
  */
 #include "walreader.h"
 
@@ -124,128 +120,176 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(w->base, NULL);
 }
 
-static void
-on_tick(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	wr_sync(arg);
-}
+/*
+ * When syncs run: every monitor-interval, and sooner after a change to the
+ * database or its -wal (WATCH_DELAY_MS after it, so that a burst of commits
+ * is one sync), but never closer than the gap to the previous sync. The gap
+ * is the monitor-interval, or the shortest sync-interval of the database's
+ * replicas when that is shorter. Uploaders upload as soon as frames arrive
+ * (at most once per sync-interval), so under a steady writer a commit
+ * reaches the replicas within about one gap, and the walreader wakes once
+ * per gap instead of once per batch of commits. One timer serves both, so
+ * the two never add up to two syncs close together.
+ */
+#define WATCH_DELAY_NS (NS_PER_SEC / 10)
 
-#define WATCH_DELAY_MS 100
-
-struct watch {
-	int fd;
-	struct event *ev;
-	struct event *soon;
+struct pacer {
 	struct wr *w;
+	struct event *timer;
+	int64_t interval;    /* monitor-interval */
+	int64_t gap;         /* the shortest time between two syncs */
+	int64_t last;        /* when the last sync ran */
+	int64_t due;         /* when the timer fires */
+	int fd;              /* inotify, -1 without (polling only) */
+	struct event *ev;    /* fd readable */
+	bool listening;
 	char wal_name[256];
 	char db_name[256];
 };
 
+static void
+pacer_arm(struct pacer *p, int64_t due)
+{
+	int64_t wait = due - wr_now_ns();
+	if (wait < 0)
+		wait = 0;
+	struct timeval tv = { .tv_sec = wait / NS_PER_SEC,
+		.tv_usec = (wait % NS_PER_SEC) / 1000 };
+	p->due = due;
+	if (evtimer_add(p->timer, &tv) < 0)
+		fatalx("cannot start timer");
+}
+
 /* Reads every queued event; whether one was about the database or its
  * -wal. */
 static bool
-watch_drain(struct watch *wt)
+watch_drain(struct pacer *p)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	bool hit = false;
 	ssize_t n;
 
-	while ((n = read(wt->fd, buf, sizeof(buf))) > 0) {
-		for (char *p = buf; p < buf + n;) {
-			const struct inotify_event *e = (const void *)p;
-			if (e->len > 0 && (strcmp(e->name, wt->wal_name) == 0 ||
-			    strcmp(e->name, wt->db_name) == 0))
+	while ((n = read(p->fd, buf, sizeof(buf))) > 0) {
+		for (char *q = buf; q < buf + n;) {
+			const struct inotify_event *e = (const void *)q;
+			if (e->len > 0 && (strcmp(e->name, p->wal_name) == 0 ||
+			    strcmp(e->name, p->db_name) == 0))
 				hit = true;
-			p += sizeof(*e) + e->len;
+			q += sizeof(*e) + e->len;
 		}
 	}
 	return hit;
 }
 
-/* The sync a change asked for. Events queued since are about what this
- * sync copies: they are dropped, and the watch listens again. */
+/* One sync. Changes queued before it are about what it copies: they are
+ * dropped, and the watch listens again. */
 static void
-on_soon(evutil_socket_t fd, short what, void *arg)
+on_timer(evutil_socket_t fd, short what, void *arg)
 {
-	struct watch *wt = arg;
+	struct pacer *p = arg;
 	(void)fd;
 	(void)what;
 
-	(void)watch_drain(wt);
-	if (event_add(wt->ev, NULL) < 0)
-		fatalx("cannot watch the database directory");
-	wr_sync(wt->w);
+	if (p->fd >= 0) {
+		(void)watch_drain(p);
+		if (!p->listening && event_add(p->ev, NULL) < 0)
+			fatalx("cannot watch the database directory");
+		p->listening = true;
+	}
+	wr_sync(p->w);
+	p->last = wr_now_ns();
+	pacer_arm(p, p->last + p->interval);
 }
 
 /*
- * A change in the directory: a sync within WATCH_DELAY_MS. Until it runs
- * the watch stops listening, so that a busy writer (an event per commit)
- * wakes the walreader once per sync, not once per commit.
+ * A change in the directory: the next sync moves closer. Until it runs the
+ * watch stops listening, so that a busy writer (an event per commit) wakes
+ * the walreader once per sync, not once per commit.
  */
 static void
 on_inotify(evutil_socket_t fd, short what, void *arg)
 {
-	struct watch *wt = arg;
+	struct pacer *p = arg;
 	(void)fd;
 	(void)what;
 
-	if (!watch_drain(wt))
+	if (!watch_drain(p))
 		return;
-	struct timeval tv = { 0, WATCH_DELAY_MS * 1000 };
-	event_del(wt->ev);
-	evtimer_add(wt->soon, &tv);
+	event_del(p->ev);
+	p->listening = false;
+	int64_t due = wr_now_ns() + WATCH_DELAY_NS;
+	/* A WAL past the max checkpoint threshold is not left to grow for
+	 * the rest of the gap. */
+	if (due < p->last + p->gap && !wr_checkpoint_due(p->w))
+		due = p->last + p->gap;
+	if (due < p->due)
+		pacer_arm(p, due);
 }
 
-/* Best effort: without the watch, the monitor-interval tick still runs. */
+/* Best effort: without the watch, the monitor-interval timer still runs. */
 static void
-watch_open(struct watch *wt, struct wr *w)
+watch_open(struct pacer *p)
 {
 	char dir[4096];
-	const char *slash = strrchr(w->db->path, '/');
-	memset(wt, 0, sizeof(*wt));
-	wt->fd = -1;
-	if (slash == NULL || strlen(slash + 1) + 5 > sizeof(wt->wal_name))
+	const char *path = p->w->db->path;
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL || strlen(slash + 1) + 5 > sizeof(p->wal_name))
 		return;
-	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - w->db->path),
-	    w->db->path);
-	snprintf(wt->db_name, sizeof(wt->db_name), "%s", slash + 1);
-	snprintf(wt->wal_name, sizeof(wt->wal_name), "%s-wal", slash + 1);
-	wt->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (wt->fd < 0 || inotify_add_watch(wt->fd, dir[0] ? dir : "/",
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	snprintf(p->db_name, sizeof(p->db_name), "%s", slash + 1);
+	snprintf(p->wal_name, sizeof(p->wal_name), "%s-wal", slash + 1);
+	p->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (p->fd < 0 || inotify_add_watch(p->fd, dir[0] ? dir : "/",
 	    IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0) {
 		log_warn("cannot watch the database directory, polling only",
 		    KV_S("path", dir), KV_ERR());
-		if (wt->fd >= 0)
-			close(wt->fd);
-		wt->fd = -1;
+		if (p->fd >= 0)
+			close(p->fd);
+		p->fd = -1;
 		return;
 	}
-	wt->w = w;
-	wt->soon = evtimer_new(w->base, on_soon, wt);
-	wt->ev = event_new(w->base, wt->fd, EV_READ | EV_PERSIST, on_inotify,
-	    wt);
-	if (wt->soon == NULL || wt->ev == NULL || event_add(wt->ev, NULL) < 0)
+	p->ev = event_new(p->w->base, p->fd, EV_READ | EV_PERSIST, on_inotify,
+	    p);
+	if (p->ev == NULL || event_add(p->ev, NULL) < 0)
 		fatalx("cannot watch the database directory");
+	p->listening = true;
 }
 
 static void
-watch_close(struct watch *wt)
+pacer_open(struct pacer *p, struct wr *w)
 {
-	if (wt->ev)
-		event_free(wt->ev);
-	if (wt->soon)
-		event_free(wt->soon);
-	if (wt->fd >= 0)
-		close(wt->fd);
+	memset(p, 0, sizeof(*p));
+	p->w = w;
+	p->fd = -1;
+	p->interval = w->db->monitor_interval > 0 ? w->db->monitor_interval :
+	    NS_PER_SEC;
+	p->gap = p->interval;
+	for (size_t i = 0; i < w->db->nreplicas; i++) {
+		int64_t si = w->db->replicas[i].sync_interval;
+		if (si > 0 && si < p->gap)
+			p->gap = si;
+	}
+	if ((p->timer = evtimer_new(w->base, on_timer, p)) == NULL)
+		fatalx("cannot start timer");
+	watch_open(p);
+}
+
+static void
+pacer_close(struct pacer *p)
+{
+	if (p->ev)
+		event_free(p->ev);
+	if (p->timer)
+		event_free(p->timer);
+	if (p->fd >= 0)
+		close(p->fd);
 }
 
 int
 walreader_main(int argc, char **argv)
 {
 	struct wr w;
-	struct watch wt;
+	struct pacer pc;
 	struct event *sigs[3];
 	static const int signos[3] = { SIGTERM, SIGINT, SIGHUP };
 
@@ -275,19 +319,11 @@ walreader_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (wr_ipc_open(&w) < 0)
 		fatalx("cannot open ipc sockets");
-	struct event *tick = event_new(w.base, -1, EV_PERSIST, on_tick, &w);
-	int64_t ns = w.db->monitor_interval > 0 ? w.db->monitor_interval :
-	    NS_PER_SEC;
-	struct timeval tv = { .tv_sec = ns / NS_PER_SEC,
-		.tv_usec = (ns % NS_PER_SEC) / 1000 };
-	if (tick == NULL || event_add(tick, &tv) < 0)
-		fatalx("cannot start timer");
-	watch_open(&wt, &w);
-	wr_sync(&w);
+	pacer_open(&pc, &w);
+	pacer_arm(&pc, wr_now_ns()); /* the first sync at once */
 	event_base_dispatch(w.base);
 
-	watch_close(&wt);
-	event_free(tick);
+	pacer_close(&pc);
 	for (int i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	wr_close(&w);

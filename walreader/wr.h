@@ -80,6 +80,9 @@ struct wr {
 };
 
 int64_t wr_now_ns(void);
+/* The WAL has passed the max checkpoint threshold: sync without waiting
+ * for the gap between syncs (walreader.c). */
+bool wr_checkpoint_due(struct wr *w);
 void wr_sync(struct wr *w);
 void wr_close(struct wr *w);
 

@@ -417,6 +417,74 @@ TEST(resume_and_partial_frames)
 	free(wal);
 }
 
+/*
+ * The file walk reads many frames at a time: across its chunk boundaries,
+ * with a LIMIT inside a chunk, and with a bad frame in a later chunk, it
+ * ends exactly where the frame-by-frame walk over memory ends.
+ */
+TEST(verify_fd_across_chunks)
+{
+	char db_path[128], wal_path[140];
+	struct sqlitewal_hdr h;
+	struct sqlitewal_verifier m, f;
+	uint8_t *wal;
+	size_t len, fsz = sqlitewal_frame_size(4096);
+	sqlite3 *db;
+
+	snprintf(db_path, sizeof(db_path), "%s/chunks.db", tmpdir);
+	snprintf(wal_path, sizeof(wal_path), "%s-wal", db_path);
+	db = open_wal_db(db_path, 4096);
+	ASSERT(db != NULL);
+	/* About 200 frames: more than three chunks of 256 KiB. */
+	ASSERT_INT_EQ(write_rows(db, 40, 5, 3000), 0);
+	wal = slurp(wal_path, &len);
+	sqlite3_close(db);
+	ASSERT(wal != NULL);
+	size_t nfr = (len - 32) / fsz;
+	ASSERT(nfr > 3 * (256 * 1024 / fsz));
+	ASSERT_INT_EQ(sqlitewal_hdr_parse(wal, len, &h, errbuf,
+	    sizeof(errbuf)), 0);
+	/* The close removed the -wal: walk a copy of it. */
+	snprintf(wal_path, sizeof(wal_path), "%s/chunks.wal", tmpdir);
+	ASSERT_INT_EQ(spit(wal_path, wal, len), 0);
+	int fd = open(wal_path, O_RDONLY);
+	ASSERT(fd >= 0);
+
+	sqlitewal_verifier_init(&m, &h);
+	(void)sqlitewal_verify_buf(&m, wal + 32, len - 32);
+	sqlitewal_verifier_init(&f, &h);
+	ASSERT_INT_EQ(sqlitewal_verify_fd(&f, fd), 0);
+	ASSERT_INT_EQ(f.valid_end, len);
+	ASSERT_INT_EQ(f.commit_end, m.commit_end);
+	ASSERT_INT_EQ(f.nframes, nfr);
+	ASSERT_INT_EQ(f.ck[0], m.ck[0]);
+	ASSERT_INT_EQ(f.ck[1], m.ck[1]);
+
+	/* A limit in the middle of the second chunk, not on a frame end. */
+	uint64_t limit = 32 + (uint64_t)(90 * fsz) + fsz / 2;
+	sqlitewal_verifier_init(&f, &h);
+	ASSERT_INT_EQ(sqlitewal_verify_fd_upto(&f, fd, limit), 0);
+	ASSERT_INT_EQ(f.valid_end, 32 + 90 * fsz);
+	ASSERT_INT_EQ(f.nframes, 90);
+
+	/* A changed byte in frame 150's page: the walk stops before it. */
+	uint8_t x;
+	off_t bad = (off_t)(32 + 150 * fsz + 24 + 100);
+	ASSERT_INT_EQ(pread(fd, &x, 1, bad), 1);
+	close(fd);
+	fd = open(wal_path, O_RDWR);
+	ASSERT(fd >= 0);
+	x ^= 0x40;
+	ASSERT_INT_EQ(pwrite(fd, &x, 1, bad), 1);
+	sqlitewal_verifier_init(&f, &h);
+	ASSERT_INT_EQ(sqlitewal_verify_fd(&f, fd), 0);
+	ASSERT(f.broken);
+	ASSERT_INT_EQ(f.valid_end, 32 + 150 * fsz);
+	ASSERT(f.commit_end <= f.valid_end);
+	close(fd);
+	free(wal);
+}
+
 TEST(uncommitted_tail)
 {
 	char db_path[128], wal_path[140];
@@ -540,6 +608,7 @@ main(void)
 	RUN(real_wal_65536);
 	RUN(corruption_detected);
 	RUN(resume_and_partial_frames);
+	RUN(verify_fd_across_chunks);
 	RUN(uncommitted_tail);
 	RUN(verify_file_partial_frame);
 	RUN(big_endian_wal);

@@ -830,6 +830,25 @@ TEST(view_reads_shadow)
 	upl_view_free(&v);
 	upl_view_free(&v2);
 
+	/* Long enough for several read chunks: commits every 10th frame,
+	 * another WAL's salt from frame 156 on. From the start and from a
+	 * hint in the middle, the end is the last commit before it. */
+	uint32_t c7[21];
+	for (uint32_t k = 0; k < 20; k++)
+		c7[k] = 10 * (k + 1);
+	c7[20] = 0;
+	uint8_t *w7 = make_wal(104, 200, c7, &l3);
+	sqlitewal_put32(w7 + 32 + 155 * FRAME + 8, 7);
+	put_shadow(meta, G1, 7, w7, l3);
+	ASSERT_INT_EQ(upl_view_load(&v, meta, NULL), 0);
+	ASSERT_INT_EQ(upl_view_end(&v, 7), 32 + 150 * FRAME);
+	v.end[7 - v.lo] = 32 + 70 * FRAME;
+	ASSERT_INT_EQ(upl_view_load(&v2, meta, &v), 0);
+	ASSERT_INT_EQ(upl_view_end(&v2, 7), 32 + 150 * FRAME);
+	upl_view_free(&v);
+	upl_view_free(&v2);
+	free(w7);
+
 	/* A generation file that is not a name: no generation. */
 	put_generation(meta, "0123");
 	ASSERT_INT_EQ(upl_view_load(&v, meta, NULL), 0);
@@ -1164,10 +1183,11 @@ h_free(struct harness *h)
 	event_base_free(u->base);
 }
 
-/* One sync and every step it starts. */
+/* One sync and every step it starts, a sync-interval after the last. */
 static void
 h_sync(struct harness *h)
 {
+	h->u.next_plan_ns = 0;
 	upl_sync(&h->u);
 	while (h->u.running)
 		event_base_loop(h->u.base, EVLOOP_ONCE);
@@ -1284,6 +1304,55 @@ TEST(engine_uploads_persists_and_backs_off)
 	ASSERT(replica_has(&h, G1, "snapshots/00000000.snapshot.lz4"));
 	ASSERT(replica_has(&h, G1, "wal/00000000_00000000.wal.lz4"));
 	ASSERT_INT_EQ(h.u.pos.offset, l0);
+	h_free(&h);
+	free(w0);
+}
+
+/*
+ * One upload pass per sync-interval: frames that arrive sooner wait for
+ * the interval's end (the kick is armed for it), then go in one pass.
+ */
+TEST(engine_one_pass_per_sync_interval)
+{
+	char meta[512], root[512];
+	struct harness h;
+	size_t l0;
+	static const uint32_t c0[] = { 1, 2, 3, 4, 0 };
+	uint8_t *w0 = make_wal(710, 4, c0, &l0);
+
+	fresh_dir("emeta9", meta, sizeof(meta));
+	fresh_dir("erep9", root, sizeof(root));
+	put_generation(meta, G1);
+	put_shadow(meta, G1, 0, w0, 32 + FRAME);
+	put_snapshot(meta, G1, 0, 32 + FRAME, "image");
+	ASSERT_INT_EQ(h_init(&h, meta, root), 0);
+	h.rep.sync_interval = NS_PER_SEC / 2;
+	h_sync(&h);
+	uint64_t first = h.u.uploads;
+	ASSERT(first > 0);
+	int64_t t0 = upl_now_ns();
+
+	put_shadow(meta, G1, 0, w0, 32 + 2 * FRAME);
+	upl_sync(&h.u);
+	ASSERT(!h.u.running);
+	ASSERT_INT_EQ(h.u.uploads, first);
+	ASSERT(event_pending(h.u.kick, EV_TIMEOUT, NULL));
+	put_shadow(meta, G1, 0, w0, 32 + 3 * FRAME);
+	upl_sync(&h.u);
+	ASSERT_INT_EQ(h.u.uploads, first);
+
+	struct timeval limit = { .tv_sec = 3 };
+	event_add(h.u.deadline, &limit);
+	while (h.u.uploads == first || h.u.running)
+		if (event_base_loop(h.u.base, EVLOOP_ONCE) != 0 ||
+		    upl_now_ns() - t0 > 3 * NS_PER_SEC)
+			break;
+	int64_t waited = upl_now_ns() - t0;
+	ASSERT_INT_EQ(h.u.uploads, first + 1);
+	ASSERT_INT_EQ(h.u.pos.offset, 32 + 3 * FRAME);
+	ASSERT(waited >= NS_PER_SEC / 2 - 50 * 1000000);
+	ASSERT(waited < 2 * NS_PER_SEC);
+	event_del(h.u.deadline);
 	h_free(&h);
 	free(w0);
 }
@@ -1979,6 +2048,7 @@ main(void)
 	RUN(store_writes_replica);
 	RUN(store_replica_errors);
 	RUN(engine_uploads_persists_and_backs_off);
+	RUN(engine_one_pass_per_sync_interval);
 	RUN(engine_generation_and_stop);
 	RUN(engine_s3_uploads_asynchronously);
 	RUN(engine_s3_large_segment);
