@@ -7,7 +7,8 @@
 #   make deps       install missing Debian and npm packages
 #   make demo       replicate a demo database to a local directory and restore it
 #   make bench      walship against Litestream v0.3.13, side by side
-#   make install    the binary, man pages, systemd unit and example configs
+#   make install    the binary and its module, man pages, systemd unit and
+#                   example configs
 #                   (PREFIX=/usr/local, DESTDIR, UNITDIR; see below)
 
 BUILD    ?= build
@@ -17,7 +18,7 @@ CC       ?= cc
 # Every folder holding code of the binary. Sources are found by wildcard, so a
 # new file needs no Makefile change.
 MODULES := common config cli ipc replica sqlitewal s3 supervisor walreader \
-	uploader compactor age sandbox
+	uploader compactor age sandbox module
 
 PKGS := sqlite3 libcurl libcrypto libevent nanomsg yaml-0.1 liblz4 expat libseccomp
 
@@ -44,16 +45,30 @@ LIBS_ALL = $(PKG_LIBS) -lm
 SRCS := $(sort $(wildcard $(addsuffix /*.c,$(MODULES))))
 OBJS := $(SRCS:%.c=$(BUILD)/obj/%.o)
 
+# What needs libcurl, OpenSSL or expat goes into walship-module.so, which the
+# binary loads when it needs it (module/module.h says why). Its objects are
+# position-independent with hidden symbols; the unit tests link them as they
+# are. age_parse.c and bech32.c stay in the binary: config checks use them.
+MODULE_SRCS := $(filter-out age/age_parse.c age/bech32.c,$(wildcard age/*.c)) \
+	$(wildcard s3/*.c) replica/age_client.c replica/s3_replica.c \
+	uploader/upl_s3.c module/module_table.c module/sha256.c
+MODULE_OBJS := $(MODULE_SRCS:%.c=$(BUILD)/obj/%.o)
+MAIN_OBJS := $(filter-out $(MODULE_OBJS),$(OBJS))
+MODULE_CFLAGS := -fPIC -fvisibility=hidden
+$(MODULE_OBJS): PIC := $(MODULE_CFLAGS)
+MODULE_LIB_FLAGS := -lcurl -lcrypto -lexpat
+
 ifeq ($(BUILD),build)
 BIN := bin/walship
 else
 BIN := $(BUILD)/bin/walship
 endif
+MODULE_SO := $(dir $(BIN))walship-module.so
 
 .PHONY: all deps check check-unit check-integ check-asan valgrind demo bench \
 	clean format install
 
-all: $(BIN)
+all: $(BIN) $(MODULE_SO)
 
 # Package flags are computed once, after the packages are there, and kept in a
 # file that make includes (and remakes first when missing).
@@ -78,19 +93,28 @@ endif
 
 # A change of compiler flags rebuilds everything (the flags stamp).
 FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_NOW = $(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(MODULE_CFLAGS)
+# Phony, so that .SECONDARY (below) does not let make skip it.
+.PHONY: FORCE
 $(FLAGS_STAMP): FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL)' | cmp -s - $@ || \
-		echo '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL)' > $@
+	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
 FORCE:
 
 $(BUILD)/obj/%.o: %.c $(FLAGS_STAMP) build/pkg.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(PIC) -MMD -MP -c $< -o $@
 
-$(BIN): $(OBJS)
+# -rdynamic: the module calls the binary's own code (logging, layout, upload).
+$(BIN): $(MAIN_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(OBJS) $(LIBS_ALL)
+	$(CC) $(LDFLAGS_ALL) -rdynamic -o $@ $(MAIN_OBJS) \
+		$(filter-out $(MODULE_LIB_FLAGS),$(LIBS_ALL))
+
+$(MODULE_SO): $(MODULE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) -shared -Wl,-z,relro,-z,now -o $@ $(MODULE_OBJS) \
+		$(MODULE_LIB_FLAGS)
 
 # ---------------------------------------------------------------------------
 # Unit tests: tests/unit/NAME_test.c links the objects named in UNIT_NAME and
@@ -119,7 +143,7 @@ UNIT_layout   := $(O)/replica/layout.o
 UNIT_lz4frame := $(O)/replica/lz4frame.o
 UNIT_sigv4    := $(O)/s3/sigv4.o
 AGE_OBJS := $(addprefix $(O)/age/,age_crypto.o age_header.o age_keys.o \
-	age_reader.o age_writer.o b64.o bech32.o)
+	age_parse.o age_reader.o age_writer.o b64.o bech32.o)
 UNIT_age      := $(AGE_OBJS)
 # zlib inflates the compressed age test vectors (the binary has no use for it).
 UNIT_LIBS_age := -lz
@@ -129,7 +153,8 @@ S3_OBJS := $(addprefix $(O)/s3/,s3sync.o s3client.o s3req.o s3ops.o \
 	s3list.o s3multipart.o s3err.o s3xml.o s3addr.o s3policy.o s3hash.o \
 	sigv4.o)
 REPLICA_CLIENT_OBJS := $(addprefix $(O)/replica/,client.o client_open.o \
-	file_client.o layout.o s3_replica.o s3_keys.o age_client.o) $(S3_OBJS) \
+	file_client.o layout.o s3_replica.o s3_keys.o age_client.o \
+	age_enabled.o) $(S3_OBJS) \
 	$(AGE_OBJS) $(O)/common/log.o
 UNIT_file_client := $(REPLICA_CLIENT_OBJS)
 UNIT_s3_keys  := $(addprefix $(O)/replica/,s3_keys.o layout.o client.o)
@@ -139,7 +164,8 @@ UNIT_restore  := $(addprefix $(O)/replica/,restore.o client.o file_client.o \
 UNIT_uploader := $(O)/common/clock.o $(addprefix $(O)/uploader/,upl_pos.o upl_plan.o upl_view.o \
 	upl_buf.o upl_store.o upl_sync.o upl_ipc.o upl_s3.o upl_spool.o \
 	upl_scan.o) $(addprefix $(O)/replica/,position.o \
-	client.o file_client.o layout.o lz4frame.o age_client.o) $(AGE_OBJS) \
+	client.o file_client.o layout.o lz4frame.o age_client.o age_enabled.o) \
+	$(AGE_OBJS) \
 	$(addprefix $(O)/ipc/,\
 	nnev.o msg.o endpoints.o) $(O)/sqlitewal/sqlitewal.o $(O)/common/log.o \
 	$(O)/common/io.o $(S3_OBJS)
@@ -156,7 +182,7 @@ UNIT_retain_plan := $(O)/compactor/retain_plan.o $(addprefix $(O)/replica/,\
 UNIT_config   := $(addprefix $(O)/config/,config.o duration.o envexpand.o \
 	replica_url.o url_parse.o bytesize.o paths.o diag.o node.o value.o \
 	parse.o resolve.o print.o age_check.o compare.o) $(AGE_OBJS) \
-	$(O)/common/log.o
+	$(O)/common/log.o $(O)/module/sha256.o
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
 UNIT_NAMES := $(UNIT_SRCS:tests/unit/%_test.c=%)
@@ -185,10 +211,10 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $$(TOOL_$$*)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 
-check: $(BIN) $(UNIT_BINS) $(TOOL_BINS)
+check: $(BIN) $(MODULE_SO) $(UNIT_BINS) $(TOOL_BINS)
 	@BUILD=$(BUILD) WALSHIP=$(abspath $(BIN)) ./tests/run-tests.sh $(UNIT_BINS)
 
-check-unit: $(BIN) $(UNIT_BINS)
+check-unit: $(BIN) $(MODULE_SO) $(UNIT_BINS)
 	@BUILD=$(BUILD) WALSHIP=$(abspath $(BIN)) ./tests/run-tests.sh --unit-only $(UNIT_BINS)
 
 check-asan:
@@ -200,10 +226,10 @@ valgrind:
 	@VALGRIND=1 ./tests/run-tests.sh --unit-only \
 		$(addprefix build/noopt/tests/,$(UNIT_NAMES:%=%_test))
 
-demo: $(BIN)
+demo: $(BIN) $(MODULE_SO)
 	@./scripts/demo.sh
 
-bench: $(BIN)
+bench: $(BIN) $(MODULE_SO)
 	@./bench/run.sh
 
 format:
@@ -212,15 +238,19 @@ format:
 # Installation. The unit's ExecStart names the installed binary.
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
+# The binary finds its module in ../lib/walship from its own directory.
+# (LIBDIR follows PREFIX: keep BINDIR at PREFIX/bin.)
+LIBDIR  := $(PREFIX)/lib/walship
 MANDIR  ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 DOCDIR  ?= $(PREFIX)/share/doc/walship
 
-install: $(BIN)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(DOCDIR)/examples
+install: $(BIN) $(MODULE_SO)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples
 	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/walship
+	install -m 644 $(MODULE_SO) $(DESTDIR)$(LIBDIR)/walship-module.so
 	install -m 644 man/walship.1 $(DESTDIR)$(MANDIR)/man1/walship.1
 	install -m 644 man/walship.yml.5 $(DESTDIR)$(MANDIR)/man5/walship.yml.5
 	sed 's|/usr/local/bin/walship|$(BINDIR)/walship|g' \

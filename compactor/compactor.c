@@ -32,6 +32,7 @@
 #include "flags.h"
 #include "log.h"
 #include "log_config.h"
+#include "module.h"
 #include "msg.h"
 #include "nnev.h"
 #include "sandbox.h"
@@ -286,7 +287,10 @@ compactor_main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	child_setup();
 	log_set_role("compactor");
-	if (parse_args(&c, argc, argv) < 0 || inline_identity_files(&c) < 0) {
+	/* The module before the key files (they need it) and before the
+	 * confinement (after it, the module cannot be read: module.h). */
+	if (parse_args(&c, argc, argv) < 0 || module_preload(c.cfg, NULL) < 0 ||
+	    inline_identity_files(&c) < 0) {
 		teardown(&c);
 		return CHILD_EXIT_CONFIG;
 	}

@@ -23,8 +23,8 @@
 #include "cfg_int.h"
 #include "config.h"
 #include "log.h"
+#include "module.h"
 
-#include <openssl/evp.h>
 
 static const char *const type_names[] = {
 	[CFG_REPLICA_FILE] = "file",
@@ -136,31 +136,61 @@ void
 cfg_replica_secrets_digest(const struct cfg_replica *r, unsigned char out[32])
 {
 	if (r->secrets_dropped) {
+		if (!r->digest_kept)
+			fatalx("secrets digest asked for after they were "
+			    "forgotten without one");
 		memcpy(out, r->secrets_digest, 32);
 		return;
 	}
 	const char *s[] = { r->secret_access_key, r->session_token,
 		r->account_key, r->password };
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned int len = 0;
-
-	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
-		fatalx("cannot compute a digest");
+	bool any = r->age_identities.n > 0;
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		any |= s[i] != NULL && s[i][0] != '\0';
+	/* No secret at all: zeros, without loading the module for the
+	 * hash (module/module.h): a config of directory replicas never
+	 * needs it. */
+	if (!any) {
+		memset(out, 0, 32);
+		return;
+	}
 	/* Each value with its terminating NUL (an absent one as a lone
 	 * 0x01), so that no two different lists hash alike. */
+	size_t total = 0;
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
-		EVP_DigestUpdate(md, s[i] ? s[i] : "\1", s[i] ? strlen(s[i]) + 1
-		    : 2);
+		total += s[i] ? strlen(s[i]) + 1 : 2;
 	for (size_t i = 0; i < r->age_identities.n; i++)
-		EVP_DigestUpdate(md, r->age_identities.v[i],
-		    strlen(r->age_identities.v[i]) + 1);
-	EVP_DigestFinal_ex(md, out, &len);
-	EVP_MD_CTX_free(md);
+		total += strlen(r->age_identities.v[i]) + 1;
+	char *buf = malloc(total), *p = buf;
+	if (buf == NULL)
+		fatalx("out of memory");
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		size_t n = s[i] ? strlen(s[i]) + 1 : 2;
+		memcpy(p, s[i] ? s[i] : "\1", n);
+		p += n;
+	}
+	for (size_t i = 0; i < r->age_identities.n; i++) {
+		size_t n = strlen(r->age_identities.v[i]) + 1;
+		memcpy(p, r->age_identities.v[i], n);
+		p += n;
+	}
+	digest_sha256(buf, total, out);
+	explicit_bzero(buf, total);
+	free(buf);
 }
 
 void
 cfg_drop_secrets(struct cfg *cfg)
 {
+	for (size_t i = 0; i < cfg->ndbs; i++)
+		for (size_t j = 0; j < cfg->dbs[i].nreplicas; j++) {
+			struct cfg_replica *r = &cfg->dbs[i].replicas[j];
+			if (!r->secrets_dropped) {
+				cfg_replica_secrets_digest(r,
+				    r->secrets_digest);
+				r->digest_kept = true;
+			}
+		}
 	cfg_forget_secrets(cfg, NULL, false);
 }
 
@@ -189,19 +219,16 @@ cfg_free(struct cfg *cfg)
 
 /* --- secrets a process does not need --------------------------------------- */
 
-/* Every secret field of R replaced by "" (wiped first), their digest
- * kept for comparing configs. The access key id is an identifier, not a
- * secret: it stays, as in S3's own error messages. */
+/* Every secret field of R replaced by "" (wiped first). The access key
+ * id is an identifier, not a secret: it stays, as in S3's own error
+ * messages. */
 static void
 replica_forget_secrets(struct cfg_replica *r)
 {
 	char **s[] = { &r->secret_access_key, &r->session_token,
 		&r->account_key, &r->password };
 
-	if (!r->secrets_dropped) {
-		cfg_replica_secrets_digest(r, r->secrets_digest);
-		r->secrets_dropped = true;
-	}
+	r->secrets_dropped = true;
 
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
 		cfg_str_set(s[i], "");

@@ -119,8 +119,10 @@ struct cfg_replica {
 	struct cfg_strlist age_recipients;
 	char *age_identity_file;     /* walship: age.identity-file, absolute */
 	/* After cfg_drop_secrets: a SHA-256 of the secrets it dropped, so a
-	 * reload can tell whether they changed without holding them. */
+	 * reload can tell whether they changed without holding them
+	 * (digest_kept; cfg_forget_secrets keeps none). */
 	bool secrets_dropped;
+	bool digest_kept;
 	unsigned char secrets_digest[32];
 };
 
@@ -173,11 +175,13 @@ struct cfg *cfg_load(const char *file, bool expand_env, FILE *errs,
 struct cfg *cfg_load_text(const char *name, const char *text, size_t len,
     bool expand_env, FILE *errs, int *nerrors);
 void cfg_free(struct cfg *cfg);
-/* cfg_forget_secrets(CFG, NULL, false): for a process that holds no
- * credential at all (the supervisor, the walreader). */
+/* cfg_forget_secrets(CFG, NULL, false), keeping each replica's secrets
+ * digest first: for the supervisor, which holds no credential but
+ * compares configs on reload. */
 void cfg_drop_secrets(struct cfg *cfg);
-/* A SHA-256 over R's secrets (the one kept if they were dropped), for
- * comparing two configs' secrets. */
+/* A SHA-256 over R's secrets (the one kept if they were dropped; all
+ * zeros when R has none), for comparing two configs' secrets. Fatal after
+ * cfg_forget_secrets, which keeps no digest. */
 void cfg_replica_secrets_digest(const struct cfg_replica *r,
     unsigned char out[32]);
 

@@ -29,13 +29,6 @@ struct age_client {
 	struct age_keys keys;
 };
 
-bool
-replica_age_enabled(const struct cfg_replica *r)
-{
-	return r->age_identities.n > 0 || r->age_recipients.n > 0 ||
-	    (r->age_identity_file != NULL && *r->age_identity_file != '\0');
-}
-
 int
 replica_age_keys(const struct cfg_replica *r, bool with_identities,
     struct age_keys *k, char *err, size_t errlen)

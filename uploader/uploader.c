@@ -38,6 +38,7 @@
 #include "flags.h"
 #include "log.h"
 #include "log_config.h"
+#include "module.h"
 #include "msg.h"
 #include "sandbox.h"
 #include "upl.h"
@@ -289,6 +290,11 @@ uploader_main(int argc, char **argv)
 	if (replica_age_inline_identity_file((struct cfg_replica *)(uintptr_t)
 	    u.rep, err, sizeof(err)) < 0) {
 		log_error("cannot read age identities", KV_ERRS(err));
+		cfg_free(u.cfg);
+		return CHILD_EXIT_CONFIG;
+	}
+	/* Confined, it could not read the module any more (module.h). */
+	if (module_preload(u.cfg, u.rep) < 0) {
 		cfg_free(u.cfg);
 		return CHILD_EXIT_CONFIG;
 	}

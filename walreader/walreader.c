@@ -97,7 +97,7 @@ parse_args(struct wr *w, int argc, char **argv)
 	if (w->cfg == NULL)
 		return -1;
 	/* Keys and credentials are the uploaders' business, never ours. */
-	cfg_drop_secrets(w->cfg);
+	cfg_forget_secrets(w->cfg, NULL, false);
 	w->db = cfg_find_db(w->cfg, db);
 	if (w->db == NULL) {
 		log_error("database not found in config", KV_S("path", db));

@@ -1235,6 +1235,24 @@ TEST(compare_secrets_after_drop)
 	cfg_drop_secrets(other);
 	ASSERT(!cfg_replica_equal(&a->dbs[0].replicas[0],
 	    &other->dbs[0].replicas[0]));
+
+	/* No secret at all (digest without hashing) against one. */
+	static const char bare[] = "dbs:\n  - path: /d/a.db\n    replicas:\n"
+	    "      - url: s3://b/p\n";
+	struct cfg *n1 = load_str(bare, false, &e1, NULL);
+	struct cfg *n2 = load_str(bare, false, &e2, NULL);
+	free(e1);
+	free(e2);
+	ASSERT(n1 != NULL && n2 != NULL);
+	ASSERT(!cfg_replica_equal(&n1->dbs[0].replicas[0],
+	    &a->dbs[0].replicas[0]));
+	cfg_drop_secrets(n1);
+	ASSERT(cfg_replica_equal(&n1->dbs[0].replicas[0],
+	    &n2->dbs[0].replicas[0]));
+	ASSERT(!cfg_replica_equal(&n1->dbs[0].replicas[0],
+	    &a->dbs[0].replicas[0]));
+	cfg_free(n1);
+	cfg_free(n2);
 	cfg_free(a);
 	cfg_free(same);
 	cfg_free(other);
