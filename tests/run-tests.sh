@@ -8,7 +8,8 @@
 # each one test: exit 0 passes, anything else fails, its output is kept in
 # $BUILD/integ-logs/NAME.log and shown on failure. VALGRIND=1 runs the unit
 # binaries under valgrind with leak checking; a leak fails the binary.
-# INTEG=pattern limits the scenarios to names matching the glob.
+# INTEG=pattern limits the scenarios to names matching the glob;
+# INTEG_TIMEOUT=seconds bounds each one (default 900).
 set -u
 cd "$(dirname "$0")/.."
 unit_only=0
@@ -54,12 +55,17 @@ if [ "$unit_only" = 0 ]; then
 		name=$(basename "$t" .sh)
 		case "$name" in ${INTEG:-*}) ;; *) continue ;; esac
 		start=$(date +%s)
-		if bash "$t" >"$logs/$name.log" 2>&1; then
+		# A hung scenario must not hang the run: timeout signals the
+		# scenario's whole process group (TERM, then KILL), so a process
+		# it waits on in the foreground dies too and its cleanup runs.
+		if timeout -k 20 "${INTEG_TIMEOUT:-900}" bash "$t" >"$logs/$name.log" 2>&1; then
 			passed=$((passed + 1))
 			echo "ok   $name ($(( $(date +%s) - start ))s)"
 		else
 			failed=$((failed + 1))
 			failures+=("$name")
+			[ $(( $(date +%s) - start )) -lt "${INTEG_TIMEOUT:-900}" ] ||
+				echo "timed out after ${INTEG_TIMEOUT:-900}s" >>"$logs/$name.log"
 			tail -40 "$logs/$name.log" | sed "s/^/  [$name] /"
 			echo "FAIL $name (log: $logs/$name.log)"
 		fi
