@@ -3,11 +3,11 @@
  *
  * When frames arrive (and every sync-interval, and when a message says
  * something changed) upl_sync reads the shadow log's view, plans
- * (upl_plan.c) and starts the steps, at most once per sync-interval: a
- * pass sooner than that waits for the interval's end. A commit thus
- * reaches the replica as soon as the walreader hands it over when the
- * replica has been quiet for an interval, and batches up to one interval
- * otherwise (Litestream uploads on a fixed tick, whatever the phase);
+ * (upl_plan.c) and starts the steps, about once per sync-interval at most
+ * (plan_gap): a pass sooner than that waits for the interval's end. A
+ * commit thus reaches the replica as soon as the walreader hands it over,
+ * and batches up to one interval under a busy writer (Litestream uploads
+ * on a fixed tick, whatever the phase);
  * upl_work then writes one object per loop pass, so the sockets and
  * signals are served between objects. After each object: the position is
  * persisted (tmp, fsync, rename), and only then acknowledged, so the
@@ -278,6 +278,25 @@ note_state(struct upl *u, const struct upl_plan *p)
 	}
 }
 
+/*
+ * The least time between two upload passes: the sync-interval, less a
+ * little slack (100 ms, or half an interval if that is shorter). Frames
+ * come from the walreader's syncs, at most one per interval under a steady
+ * writer but not on the uploader's clock: with no slack, an upload pass
+ * that once ran just before a sync would defer every later one to almost a
+ * whole interval after its sync, for good (a lag of two intervals). With
+ * the slack a pass follows each sync as it arrives.
+ */
+static int64_t
+plan_gap(const struct upl *u)
+{
+	int64_t every = u->rep->sync_interval > 0 ? u->rep->sync_interval :
+	    CFG_DEFAULT_SYNC_INTERVAL;
+	int64_t slack = every / 2 < NS_PER_SEC / 10 ? every / 2 :
+	    NS_PER_SEC / 10;
+	return every - slack;
+}
+
 static void
 track_lag(struct upl *u, int64_t now)
 {
@@ -352,8 +371,7 @@ upl_sync(struct upl *u)
 		    KV_U("snapshot_offset", u->view.snap_offset));
 	u->running = true;
 	u->step = 0;
-	u->next_plan_ns = now + (u->rep->sync_interval > 0 ?
-	    u->rep->sync_interval : CFG_DEFAULT_SYNC_INTERVAL);
+	u->next_plan_ns = now + plan_gap(u);
 	event_active(u->work, EV_TIMEOUT, 1);
 	return;
 out:

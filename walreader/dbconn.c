@@ -200,6 +200,12 @@ dbconn_advance(struct dbconn *c)
 	return 1;
 }
 
+bool
+dbconn_pin_on_lock0(const struct dbconn *c)
+{
+	return c->pinned && ckpt_vfs_read_lock(c->pins[c->cur]) == 0;
+}
+
 static int64_t
 now_ms(void)
 {

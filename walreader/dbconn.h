@@ -56,6 +56,11 @@ int dbconn_unpin(struct dbconn *c);
  */
 int dbconn_advance(struct dbconn *c);
 
+/* The pin holds read lock 0 (see ckpt_vfs_read_lock): until it moves, each
+ * auto-checkpoint attempt of the application costs it a sort of the WAL
+ * index, so the walreader should advance it soon once the WAL has frames. */
+bool dbconn_pin_on_lock0(const struct dbconn *c);
+
 /*
  * Runs PRAGMA wal_checkpoint(MODE) on the ckpt connection; waits for busy
  * locks at most WAIT_MS in total (writers are blocked at most that long).

@@ -224,9 +224,10 @@ checkpoint_wait_ms(struct wr *w)
 }
 
 bool
-wr_checkpoint_due(struct wr *w)
+wr_sync_soon(struct wr *w)
 {
-	return w->open && checkpoint_wait_ms(w) >= WAIT_MAX_MS;
+	return w->open && (dbconn_pin_on_lock0(&w->conn) ||
+	    checkpoint_wait_ms(w) >= WAIT_MAX_MS);
 }
 
 /*

@@ -219,8 +219,8 @@ on_inotify(evutil_socket_t fd, short what, void *arg)
 	p->listening = false;
 	int64_t due = wr_now_ns() + WATCH_DELAY_NS;
 	/* A WAL past the max checkpoint threshold is not left to grow for
-	 * the rest of the gap. */
-	if (due < p->last + p->gap && !wr_checkpoint_due(p->w))
+	 * the rest of the gap, nor a pin on read lock 0 under a writer. */
+	if (due < p->last + p->gap && !wr_sync_soon(p->w))
 		due = p->last + p->gap;
 	if (due < p->due)
 		pacer_arm(p, due);

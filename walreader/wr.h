@@ -80,9 +80,11 @@ struct wr {
 };
 
 int64_t wr_now_ns(void);
-/* The WAL has passed the max checkpoint threshold: sync without waiting
- * for the gap between syncs (walreader.c). */
-bool wr_checkpoint_due(struct wr *w);
+/* A change should be synced without waiting for the gap between syncs
+ * (walreader.c): the WAL has passed the max checkpoint threshold, or the
+ * pin is still on read lock 0 (dbconn_pin_on_lock0), as after each of
+ * the walreader's checkpoints. */
+bool wr_sync_soon(struct wr *w);
 void wr_sync(struct wr *w);
 void wr_close(struct wr *w);
 
