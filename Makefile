@@ -141,6 +141,7 @@ UNIT_nnev     := $(O)/ipc/nnev.o $(O)/ipc/msg.o $(O)/ipc/endpoints.o \
 	$(O)/common/log.o
 UNIT_layout   := $(O)/replica/layout.o
 UNIT_lz4frame := $(O)/replica/lz4frame.o
+UNIT_lz4pipe  := $(O)/replica/lz4frame.o $(O)/replica/lz4pipe.o
 UNIT_sigv4    := $(O)/s3/sigv4.o
 AGE_OBJS := $(addprefix $(O)/age/,age_crypto.o age_header.o age_keys.o \
 	age_parse.o age_reader.o age_writer.o b64.o bech32.o)
@@ -158,7 +159,7 @@ REPLICA_CLIENT_OBJS := $(addprefix $(O)/replica/,client.o client_open.o \
 	$(AGE_OBJS) $(O)/common/log.o
 UNIT_file_client := $(REPLICA_CLIENT_OBJS)
 UNIT_s3_keys  := $(addprefix $(O)/replica/,s3_keys.o layout.o client.o)
-UNIT_restore  := $(addprefix $(O)/replica/,restore.o client.o file_client.o \
+UNIT_restore  := $(addprefix $(O)/replica/,restore.o client.o file_client.o lz4pipe.o \
 	layout.o lz4frame.o) $(O)/sqlitewal/sqlitewal.o $(O)/common/log.o \
 	$(O)/common/io.o
 UNIT_uploader := $(O)/common/clock.o $(addprefix $(O)/uploader/,upl_pos.o upl_plan.o upl_view.o \
@@ -177,7 +178,7 @@ UNIT_walreader_ckpt := $(O)/walreader/ckpt_vfs.o $(O)/walreader/dbconn.o \
 	$(O)/walreader/shadow.o $(O)/walreader/walindex.o $(O)/common/log.o \
 	$(O)/common/io.o
 UNIT_retain_plan := $(O)/compactor/retain_plan.o $(addprefix $(O)/replica/,\
-	restore.o client.o file_client.o layout.o lz4frame.o) \
+	restore.o client.o file_client.o layout.o lz4frame.o lz4pipe.o) \
 	$(O)/sqlitewal/sqlitewal.o $(O)/common/log.o $(O)/common/io.o
 UNIT_config   := $(addprefix $(O)/config/,config.o duration.o envexpand.o \
 	replica_url.o url_parse.o bytesize.o paths.o diag.o node.o value.o \

@@ -36,10 +36,12 @@
 
 #include "log.h"
 #include "lz4frame.h"
+#include "lz4pipe.h"
 #include "sqlitewal.h"
 #include "io.h"
 
 #define RS_BUF (256 * 1024)
+#define RS_WRITEBACK (16 * 1024 * 1024)
 #define RS_PATH 4096
 #define RS_KEY 4200
 #define RS_MAX_THREADS 64
@@ -645,38 +647,43 @@ check_db_header(struct rs_ctx *x, const uint8_t *b, size_t n, const char *key,
 	return 0;
 }
 
+/* 0, -1 with ERR set, or -2 if the object could not be read. */
 static int
-snapshot_stream(struct rs_ctx *x, const struct replica_reader *r,
-    struct lz4frame_reader *lz, int fd, uint8_t *buf, const char *key,
-    char *err, size_t errlen)
+snapshot_stream(struct rs_ctx *x, struct lz4pipe *pipe, int fd,
+    const char *key, char *err, size_t errlen)
 {
 	uint8_t head[100];
+	const void *data;
+	uint64_t flushed = 0;
 	ssize_t n;
 
-	while ((n = lz4frame_read(lz, buf, RS_BUF)) > 0) {
+	while ((n = lz4pipe_next(pipe, &data)) > 0) {
 		/* The first 100 bytes are the database header. */
 		if (x->db_size < sizeof(head)) {
 			size_t take = sizeof(head) - (size_t)x->db_size;
 			if (take > (size_t)n)
 				take = (size_t)n;
-			memcpy(head + x->db_size, buf, take);
+			memcpy(head + x->db_size, data, take);
 			if (x->db_size + take == sizeof(head) &&
 			    check_db_header(x, head, sizeof(head), key, err,
 			    errlen) < 0)
 				return -1;
 		}
-		if (io_write_full(fd, buf, (size_t)n) < 0) {
+		if (io_write_full(fd, data, (size_t)n) < 0) {
 			errf(err, errlen, "write %s: %s", x->db,
 			    strerror(errno));
 			return -1;
 		}
 		x->db_size += (uint64_t)n;
+		if (x->db_size - flushed >= RS_WRITEBACK) {
+			sync_file_range(fd, (off_t)flushed,
+			    (off_t)(x->db_size - flushed),
+			    SYNC_FILE_RANGE_WRITE);
+			flushed = x->db_size;
+		}
 	}
-	if (n < 0) {
-		errf(err, errlen, "cannot download snapshot %s: %s", key,
-		    source_error(r, lz));
-		return -1;
-	}
+	if (n < 0)
+		return -2;	/* the caller asks the reader why */
 	if (x->db_size > 0 && x->db_size < sizeof(head))
 		return check_db_header(x, head, (size_t)x->db_size, key, err,
 		    errlen);
@@ -689,15 +696,20 @@ snapshot_stream(struct rs_ctx *x, const struct replica_reader *r,
 	return 0;
 }
 
+/*
+ * Decompression runs on its own thread (lz4pipe) while this one writes:
+ * the two cost about the same, so a snapshot restores in about half the
+ * time it would take doing one after the other.
+ */
 static int
 restore_snapshot(struct rs_ctx *x, char *err, size_t errlen)
 {
 	const struct restore_plan *p = x->p;
 	struct replica_obj o = replica_snapshot_obj(p->gen, p->snapshot.index);
 	struct lz4frame_reader *lz = NULL;
+	struct lz4pipe *pipe = NULL;
 	struct replica_reader *r;
 	char key[RS_KEY];
-	uint8_t *buf = NULL;
 	int fd, rc = -1;
 
 	replica_key(p->client, &o, key, sizeof(key));
@@ -712,17 +724,24 @@ restore_snapshot(struct rs_ctx *x, char *err, size_t errlen)
 		r->close(r);
 		return -1;
 	}
-	if ((buf = malloc(RS_BUF)) == NULL ||
-	    (lz = lz4frame_reader_new(object_source, r)) == NULL)
-		errf(err, errlen, "out of memory");
+	if ((lz = lz4frame_reader_new(object_source, r)) == NULL ||
+	    (pipe = lz4pipe_start(lz)) == NULL)
+		errf(err, errlen, "cannot start decompressing %s: %s", key,
+		    strerror(errno));
 	else
-		rc = snapshot_stream(x, r, lz, fd, buf, key, err, errlen);
+		rc = snapshot_stream(x, pipe, fd, key, err, errlen);
+	/* Only now, with the thread gone, may the reader be asked why. */
+	lz4pipe_stop(pipe);
+	if (rc == -2) {
+		rc = -1;
+		errf(err, errlen, "cannot download snapshot %s: %s", key,
+		    source_error(r, lz));
+	}
 	if (close(fd) < 0 && rc == 0) {
 		errf(err, errlen, "close %s: %s", x->db, strerror(errno));
 		rc = -1;
 	}
 	lz4frame_reader_free(lz);
-	free(buf);
 	r->close(r);
 	return rc;
 }

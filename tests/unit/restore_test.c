@@ -811,6 +811,44 @@ set_target(struct restore_opts *o, void *arg)
  * Objects are stamped T0, T0+1s, ...: snapshot (T0), then per index three
  * segments. Index i's segments are at T0 + 1 + 3i + s seconds.
  */
+/* A damaged snapshot object: the error names it and nothing is left. */
+TEST(bad_snapshot)
+{
+	char key[600], outdir[128], out[160], ents[256];
+	struct restore_opts o;
+	struct multi m;
+	size_t len;
+
+	ASSERT_INT_EQ(build_multi(&m, 1, 0, 4096), 0);
+	struct replica_obj snap = replica_snapshot_obj("0123456789abcdef", 0);
+	replica_key(m.c, &snap, key, sizeof(key));
+	fresh_dir(outdir, sizeof(outdir), "out");
+	snprintf(out, sizeof(out), "%s/x.db", outdir);
+	opts_for(&o, &m.c, 1, out);
+	uint8_t *obj = slurp(key, &len);
+	ASSERT(obj != NULL && len > 40);
+	for (int k = 0; k < 2; k++) {
+		FILE *f = fopen(key, "wb");
+		ASSERT(f != NULL);
+		if (k == 0) {	/* cut before the end mark */
+			fwrite(obj, 1, len - 6, f);
+		} else {	/* one flipped bit of the content checksum */
+			obj[len - 1] ^= 0x10;
+			fwrite(obj, 1, len, f);
+		}
+		fclose(f);
+		ASSERT_INT_EQ(run(&o), -1);
+		if (strstr(err, key) == NULL ||
+		    strstr(err, "cannot download snapshot") == NULL ||
+		    strstr(err, k == 0 ? "truncated" : "corrupt") == NULL)
+			TEST_FAIL_("case %d: %s", k, err);
+		dir_entries(outdir, ents, sizeof(ents));
+		ASSERT_STR_EQ(ents, "");
+	}
+	free(obj);
+	multi_free(&m);
+}
+
 TEST(point_in_time)
 {
 	struct ts_arg a = { RESTORE_TS_NONE, -1, NULL };
@@ -1313,6 +1351,7 @@ main(void)
 	RUN(missing_middle_segment);
 	RUN(missing_initial_segment_and_index);
 	RUN(bad_segments);
+	RUN(bad_snapshot);
 	RUN(point_in_time);
 	RUN(older_generation);
 	RUN(no_backups);
