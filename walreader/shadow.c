@@ -553,50 +553,6 @@ mark_matches(struct shadow *s)
 }
 
 /*
- * Decides what the WAL's header means for the current index. Returns
- * SHADOW_OK with *adopt set when the header starts the current (empty) index.
- */
-static enum shadow_status
-check_header(struct shadow *s, const uint8_t *wh, bool *adopt,
-    char reason[SHADOW_REASON_LEN])
-{
-	uint32_t ck[2];
-
-	*adopt = false;
-	if (!hdr_valid(wh, s->page_size, ck))
-		return need_gen(reason, "wal header invalid or page size changed");
-	if (s->size > 0) {
-		if (memcmp(wh, s->hdr, WAL_HDR) != 0)
-			return need_gen(reason,
-			    "wal restarted or replaced by another process");
-		return SHADOW_OK;
-	}
-	if (s->sealed) {
-		uint8_t prev[WAL_HDR];
-		char path[4096];
-		shadow_wal_path(s->meta, s->gen, s->index - 1, path,
-		    sizeof(path));
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd >= 0 ? io_pread_full(fd, prev, WAL_HDR, 0) : -1;
-		if (fd >= 0)
-			close(fd);
-		if (n == WAL_HDR && memcmp(prev, wh, WAL_HDR) == 0)
-			return shadow_unseal(s) < 0 ? SHADOW_ERROR : SHADOW_OK;
-		if (!s->pinned_since_seal && s->startup_checked &&
-		    get32be(wh + 16) != s->sealed_salt1 + 1)
-			return need_gen(reason,
-			    "wal restarted while walship was not watching");
-	} else if (s->index > 0 && s->startup_checked) {
-		return need_gen(reason, "wal restarted by another process");
-	}
-	memcpy(s->hdr, wh, WAL_HDR);
-	s->ck[0] = ck[0];
-	s->ck[1] = ck[1];
-	*adopt = true;
-	return SHADOW_OK;
-}
-
-/*
  * The end of what SQLite has published of the WAL with header WH, so that
  * frames a dead writer left unpublished are never copied (walindex.h).
  * Without a wal-index descriptor (tools, tests) there is no limit.
@@ -620,6 +576,65 @@ published_end(const struct shadow *s, const uint8_t *wh, uint64_t from)
 	log_warn("wal-index unreadable, copying nothing this time",
 	    KV_S("path", s->db_path));
 	return from;
+}
+
+/*
+ * Decides what the WAL's header means for the current index. Returns
+ * SHADOW_OK with *adopt set when the header starts the current (empty) index.
+ */
+static enum shadow_status
+check_header(struct shadow *s, const uint8_t *wh, bool *adopt, bool *idle,
+    char reason[SHADOW_REASON_LEN])
+{
+	uint32_t ck[2];
+
+	*adopt = false;
+	*idle = false;
+	if (!hdr_valid(wh, s->page_size, ck))
+		return need_gen(reason, "wal header invalid or page size changed");
+	if (s->size > 0) {
+		if (memcmp(wh, s->hdr, WAL_HDR) != 0)
+			return need_gen(reason,
+			    "wal restarted or replaced by another process");
+		return SHADOW_OK;
+	}
+	if (s->sealed) {
+		uint8_t prev[WAL_HDR];
+		char path[4096];
+		struct stat st;
+		shadow_wal_path(s->meta, s->gen, s->index - 1, path,
+		    sizeof(path));
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? io_pread_full(fd, prev, WAL_HDR, 0) : -1;
+		if (n == WAL_HDR && fstat(fd, &st) < 0)
+			n = -1;
+		if (fd >= 0)
+			close(fd);
+		if (n == WAL_HDR && memcmp(prev, wh, WAL_HDR) == 0) {
+			/* After a RESTART checkpoint the WAL keeps its header
+			 * until the next writer starts it over: nothing new
+			 * is in it, and the index stays sealed. Frames past
+			 * the sealed index mean it was not restarted after
+			 * all. */
+			if (published_end(s, wh, WAL_HDR) <=
+			    (uint64_t)st.st_size) {
+				*idle = true;
+				return SHADOW_OK;
+			}
+			return shadow_unseal(s) < 0 ? SHADOW_ERROR : SHADOW_OK;
+		}
+		if (!s->pinned_since_seal && s->startup_checked &&
+		    get32be(wh + 16) != s->sealed_salt1 + 1)
+			return need_gen(reason,
+			    "wal restarted while walship was not watching");
+	} else if (s->index > 0 && s->startup_checked) {
+		return need_gen(reason, "wal restarted by another process");
+	}
+	memcpy(s->hdr, wh, WAL_HDR);
+	s->ck[0] = ck[0];
+	s->ck[1] = ck[1];
+	*adopt = true;
+	return SHADOW_OK;
 }
 
 /* The -wal, opened once and again only when the file was replaced. */
@@ -648,7 +663,7 @@ shadow_copy(struct shadow *s, shadow_append_cb cb, void *arg,
 {
 	uint8_t wh[WAL_HDR];
 	struct stat st;
-	bool adopt;
+	bool adopt, idle;
 
 	if (s->gen[0] == '\0' || s->fd < 0)
 		return need_gen(reason, "no generation exists");
@@ -672,8 +687,8 @@ shadow_copy(struct shadow *s, shadow_append_cb cb, void *arg,
 		return s->size > 0 ? need_gen(reason,
 		    "wal truncated by another process") : SHADOW_OK;
 	}
-	enum shadow_status rc = check_header(s, wh, &adopt, reason);
-	if (rc != SHADOW_OK)
+	enum shadow_status rc = check_header(s, wh, &adopt, &idle, reason);
+	if (rc != SHADOW_OK || idle)
 		goto out;
 	if (fstat(wal, &st) < 0) {
 		rc = SHADOW_ERROR;

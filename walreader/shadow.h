@@ -25,8 +25,11 @@
  * one. (SQLite adds one to salt-1 at each restart, but a writer whose
  * connection never restarted the WAL itself writes random salts instead, so
  * a missing +1 is not proof of a second restart: it only means continuity
- * cannot be proven.) A sealed index whose WAL was not restarted after all is
- * unsealed and appended to again. Anything else
+ * cannot be proven.) A sealed index whose WAL was not restarted after all
+ * (the WAL has frames past the index) is unsealed and appended to again; a
+ * WAL that holds no more than the sealed index is one a RESTART checkpoint
+ * left for its next writer to start over, and the index stays sealed.
+ * Anything else
  * (a different header, a shorter WAL, a changed last frame, a WAL that is
  * gone) means frames may be missing: shadow_copy asks for a new generation.
  */

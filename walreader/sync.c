@@ -6,9 +6,11 @@
  *     committed frames into the shadow log, telling uploaders;
  *  3. start a new generation when continuity is lost (rule 6): shadow
  *     index 0 takes the current WAL, then a snapshot is cut;
- *  4. checkpoint with Litestream's thresholds, TRUNCATE always (the -wal
- *     shrinks after a burst) and a bounded wait (writers are never blocked
- *     for long by a long reader);
+ *  4. checkpoint with Litestream's thresholds and a bounded wait (writers
+ *     are never blocked for long by a long reader): a PASSIVE pass first,
+ *     which writers do not wait for, then RESTART while the WAL fills its
+ *     file, TRUNCATE once it no longer does (the -wal shrinks after a
+ *     burst);
  *  5. cut a snapshot when an uploader asked for one, or when the WAL
  *     written since the last one outgrows snapshot-wal-bytes and the
  *     database itself (restores stay short: Litestream #266);
@@ -28,6 +30,7 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "walindex.h"
 #include "wr.h"
 
 /* Litestream's fixed rule: a WAL this many pages long is always truncated. */
@@ -36,6 +39,8 @@
 #define WAIT_MIN_MS 50
 #define WAIT_MAX_MS 500
 #define WAIT_HARD_MS 2000
+/* How long the PASSIVE pass before each checkpoint tries for its lock. */
+#define PASSIVE_TRY_NS (50 * 1000000LL)
 #define STATUS_EVERY_NS (2 * NS_PER_SEC)
 /* After a checkpoint gave up on a reader, wait this long (doubling to the
  * cap) before trying again, so writers are not made to wait over and over
@@ -192,16 +197,51 @@ hook_write_unlocked(void *arg)
 		w->shadow.pinned_since_seal = w->shadow.sealed;
 }
 
+/*
+ * The WAL's size in frames: those it holds that a checkpoint still has to
+ * deal with, and those its file has room for. After a RESTART the file
+ * keeps its size while the WAL starts over from its first frame, so the
+ * thresholds count frames (the wal-index's mxFrame), not the file. False
+ * if there is no WAL file to speak of.
+ */
+static bool
+wal_pages(struct wr *w, uint64_t *frames, uint64_t *room)
+{
+	uint64_t fsz = 24 + (uint64_t)w->conn.page_size;
+	uint8_t salts[8];
+	struct stat st;
+	char wal[4200];
+	uint32_t mx;
+
+	snprintf(wal, sizeof(wal), "%s-wal", w->db->path);
+	if (stat(wal, &st) < 0 || st.st_size <= 32)
+		return false;
+	*room = ((uint64_t)st.st_size - 32) / fsz;
+	*frames = *room;
+	if (walindex_now(w->conn.shm_fd, &mx, salts) != WALINDEX_OK)
+		return true;
+	if (w->restart_waiting && memcmp(salts, w->restart_salts, 8) == 0)
+		mx = 0;
+	else
+		w->restart_waiting = false;
+	if (mx < *room)
+		*frames = mx;
+	return true;
+}
+
 static int
 checkpoint_wait_ms(struct wr *w)
 {
-	struct stat st;
-	char wal[4200];
-	snprintf(wal, sizeof(wal), "%s-wal", w->db->path);
-	if (stat(wal, &st) < 0 || st.st_size <= 32)
+	uint64_t pages, room;
+
+	if (!wal_pages(w, &pages, &room))
 		return 0;
-	uint64_t pages = ((uint64_t)st.st_size - 32) /
-	    (24 + w->conn.page_size);
+	int64_t since = wr_now_ns() - w->last_ckpt_ns;
+	/* A file left large by a burst, its frames all checkpointed and no
+	 * writer since: TRUNCATE gives the space back. */
+	if (pages == 0)
+		return room > 0 && since >= w->db->monitor_interval ?
+		    WAIT_MIN_MS : 0;
 	if (pages >= HARD_CHECKPOINT_PAGES)
 		return WAIT_HARD_MS;
 	if (w->db->max_checkpoint_page_count > 0 &&
@@ -212,7 +252,6 @@ checkpoint_wait_ms(struct wr *w)
 	 * a pass woken by every change would otherwise checkpoint under a
 	 * busy writer many times a second, each a short stall of the writer
 	 * and a new WAL index (one more replica object per index). */
-	int64_t since = wr_now_ns() - w->last_ckpt_ns;
 	if (since < w->db->monitor_interval)
 		return 0;
 	if (pages >= (uint64_t)w->db->min_checkpoint_page_count)
@@ -240,6 +279,54 @@ wr_sync_soon(struct wr *w)
  * while the reader lasts; losing the race for the locks to writers costs
  * nobody anything and is retried at the next sync.
  */
+/*
+ * Copies the WAL up to its end and checkpoints it PASSIVE: the database
+ * file takes the WAL's frames while writers go on, so the checkpoint that
+ * then holds their lock has only what they wrote since to deal with (on a
+ * busy writer, a tenth of the frames or less). An application's own
+ * auto-checkpoint holds the checkpoint lock for moments at a time, hence
+ * the retries. False if the copy found something wrong: the next sync's
+ * copy says what.
+ */
+static const char *
+mode_name(int mode)
+{
+	return mode == SQLITE_CHECKPOINT_RESTART ? "RESTART" :
+	    mode == SQLITE_CHECKPOINT_TRUNCATE ? "TRUNCATE" : "PASSIVE";
+}
+
+static bool
+backfill_first(struct wr *w)
+{
+	char why[SHADOW_REASON_LEN];
+	int64_t until = wr_now_ns() + PASSIVE_TRY_NS;
+	int nlog, nckpt;
+
+	if (dbconn_advance(&w->conn) < 0 ||
+	    shadow_copy(&w->shadow, on_append, w, why) != SHADOW_OK)
+		return false;
+	while (dbconn_checkpoint(&w->conn, SQLITE_CHECKPOINT_PASSIVE, 0, &nlog,
+	    &nckpt) == SQLITE_BUSY && wr_now_ns() < until)
+		usleep(200);
+	return true;
+}
+
+/*
+ * RESTART while the WAL fills at least half of its file: writers then
+ * write over the file from its start, with no blocks to free now and to
+ * allocate again. TRUNCATE once the WAL has shrunk well below its file,
+ * a burst being over, so that the -wal gives its space back.
+ */
+static int
+checkpoint_mode(struct wr *w)
+{
+	uint64_t frames, room;
+
+	if (wal_pages(w, &frames, &room) && frames * 2 >= room && room > 0)
+		return SQLITE_CHECKPOINT_RESTART;
+	return SQLITE_CHECKPOINT_TRUNCATE;
+}
+
 static void
 checkpoint(struct wr *w, int wait_ms)
 {
@@ -247,13 +334,16 @@ checkpoint(struct wr *w, int wait_ms)
 		w };
 	int64_t t0 = wr_now_ns();
 	int64_t deadline = t0 + (int64_t)wait_ms * 1000000;
-	int nlog = 0, nckpt = 0, rc;
+	int nlog = 0, nckpt = 0, rc, mode;
 
+	if (!backfill_first(w))
+		return;
+	mode = checkpoint_mode(w);
 	w->ckpt_locked = false;
 	ckpt_vfs_arm(&hooks);
 	for (;;) {
 		int64_t left = (deadline - wr_now_ns()) / 1000000;
-		rc = dbconn_checkpoint(&w->conn, SQLITE_CHECKPOINT_TRUNCATE,
+		rc = dbconn_checkpoint(&w->conn, mode,
 		    left > 0 ? (int)left : 0, &nlog, &nckpt);
 		if (rc != SQLITE_BUSY || w->ckpt_locked ||
 		    wr_now_ns() >= deadline)
@@ -273,7 +363,10 @@ checkpoint(struct wr *w, int wait_ms)
 		 * now, not at the next sync, so a kill in between does not
 		 * cost a new generation at start-up. */
 		shadow_record_mark(&w->shadow);
-		log_debug("checkpoint", KV_S("mode", "TRUNCATE"),
+		w->restart_waiting = mode == SQLITE_CHECKPOINT_RESTART &&
+		    walindex_now(w->conn.shm_fd, &(uint32_t){ 0 },
+		    w->restart_salts) == WALINDEX_OK;
+		log_debug("checkpoint", KV_S("mode", mode_name(mode)),
 		    KV_I("wait_ms", wait_ms));
 		return;
 	}
@@ -287,7 +380,7 @@ checkpoint(struct wr *w, int wait_ms)
 			w->ckpt_backoff_ns = CKPT_BACKOFF_MAX_NS;
 		w->ckpt_not_before_ns = w->last_ckpt_ns + w->ckpt_backoff_ns;
 	}
-	log_debug("checkpoint busy, will retry", KV_S("mode", "TRUNCATE"),
+	log_debug("checkpoint busy, will retry", KV_S("mode", mode_name(mode)),
 	    KV_S("result", sqlite3_errstr(rc)),
 	    KV_S("waited_on", w->ckpt_locked ? "reader" : "locks"));
 }

@@ -42,24 +42,43 @@ header_ok(const uint8_t *h)
 	return ck[0] == native32(h + 40) && ck[1] == native32(h + 44);
 }
 
+/* A consistent copy of the header into BUF (one HDR_SIZE copy). */
+static int
+read_header(int shm_fd, uint8_t buf[2 * HDR_SIZE])
+{
+	for (int i = 0; i < TRIES; i++) {
+		if (io_pread_full(shm_fd, buf, 2 * HDR_SIZE, 0) !=
+		    (ssize_t)(2 * HDR_SIZE))
+			return -1;
+		if (memcmp(buf, buf + HDR_SIZE, HDR_SIZE) == 0 &&
+		    header_ok(buf))
+			return 0;
+		usleep(100);
+	}
+	return -1;
+}
+
 enum walindex_result
 walindex_mx_frame(int shm_fd, const uint8_t salts[8], uint32_t *mx_frame)
 {
 	uint8_t buf[2 * HDR_SIZE];
 
-	for (int i = 0; i < TRIES; i++) {
-		if (io_pread_full(shm_fd, buf, sizeof(buf), 0) !=
-		    (ssize_t)sizeof(buf))
-			return WALINDEX_ERROR;
-		if (memcmp(buf, buf + HDR_SIZE, HDR_SIZE) != 0 ||
-		    !header_ok(buf)) {
-			usleep(100);
-			continue;
-		}
-		if (memcmp(buf + 32, salts, 8) != 0)
-			return WALINDEX_OTHER_WAL;
-		*mx_frame = native32(buf + 16);
-		return WALINDEX_OK;
-	}
-	return WALINDEX_ERROR;
+	if (read_header(shm_fd, buf) < 0)
+		return WALINDEX_ERROR;
+	if (memcmp(buf + 32, salts, 8) != 0)
+		return WALINDEX_OTHER_WAL;
+	*mx_frame = native32(buf + 16);
+	return WALINDEX_OK;
+}
+
+enum walindex_result
+walindex_now(int shm_fd, uint32_t *mx_frame, uint8_t salts[8])
+{
+	uint8_t buf[2 * HDR_SIZE];
+
+	if (read_header(shm_fd, buf) < 0)
+		return WALINDEX_ERROR;
+	*mx_frame = native32(buf + 16);
+	memcpy(salts, buf + 32, 8);
+	return WALINDEX_OK;
 }

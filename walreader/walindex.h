@@ -32,4 +32,11 @@ enum walindex_result {
 enum walindex_result walindex_mx_frame(int shm_fd, const uint8_t salts[8],
     uint32_t *mx_frame);
 
+/*
+ * Whatever WAL the index describes now: its published frame count and its
+ * salts. For sizing decisions only; copying goes by walindex_mx_frame.
+ */
+enum walindex_result walindex_now(int shm_fd, uint32_t *mx_frame,
+    uint8_t salts[8]);
+
 #endif

@@ -66,6 +66,11 @@ struct wr {
 	int64_t ckpt_not_before_ns; /* back-off after a checkpoint gave up */
 	int64_t ckpt_backoff_ns;
 	bool ckpt_locked;        /* this checkpoint held SQLite's write lock */
+	/* After a RESTART checkpoint the WAL keeps its frames until the next
+	 * writer starts it over: until the wal-index shows other salts than
+	 * these, its frames are all in the database and count for nothing. */
+	bool restart_waiting;
+	uint8_t restart_salts[8];
 
 	/* Figures for status and metrics. */
 	uint64_t wal_bytes_copied;

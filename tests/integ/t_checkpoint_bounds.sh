@@ -14,6 +14,8 @@ DB="$T/app.db"
 sqlite3 "$DB" 'PRAGMA journal_mode=wal; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);' >/dev/null
 cat >"$T/w.yml" <<YML
 user: root
+logging:
+  level: debug
 dbs:
   - path: $DB
     monitor-interval: 100ms
@@ -43,6 +45,12 @@ PEAK=$(wal_size)
 wait_for 30 bash -c "[ \$(stat -c %s $DB-wal 2>/dev/null || echo 0) -lt 1000000 ]" ||
 	fail "the -wal did not shrink after the burst: $(wal_size) bytes"
 echo "-wal after the burst: $(wal_size) bytes"
+# During the burst the WAL filled its file: RESTART, which writers then
+# write over; once it no longer did, TRUNCATE gave the space back.
+grep -q 'msg=checkpoint .*mode=RESTART' "$T/walship.log" ||
+	fail "no RESTART checkpoint during the burst: $(grep -c msg=checkpoint "$T/walship.log") checkpoints"
+grep -q 'msg=checkpoint .*mode=TRUNCATE' "$T/walship.log" ||
+	fail "no TRUNCATE checkpoint after the burst"
 wait_for 30 restore_matches "$T/replica" "$DB" || fail "replica did not catch up after the burst"
 
 log "a reader holds a transaction for 10 s while a writer commits"

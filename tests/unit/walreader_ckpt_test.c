@@ -52,19 +52,25 @@ on_unlocked(void *arg)
 }
 
 static int
-walreader_checkpoint(struct walreader_sim *w, int wait_ms)
+walreader_checkpoint_mode(struct walreader_sim *w, int wait_ms, int mode)
 {
 	struct ckpt_vfs_hooks h = { on_locked, on_unlocked, w };
 	int nlog, nckpt;
 	ckpt_vfs_arm(&h);
-	int rc = dbconn_checkpoint(&w->c, SQLITE_CHECKPOINT_TRUNCATE, wait_ms,
-	    &nlog, &nckpt);
+	int rc = dbconn_checkpoint(&w->c, mode, wait_ms, &nlog, &nckpt);
 	ckpt_vfs_arm(NULL);
 	if (!w->c.pinned)
 		dbconn_pin(&w->c);
 	if (rc != SQLITE_OK)
 		shadow_unseal(&w->s);
 	return rc;
+}
+
+static int
+walreader_checkpoint(struct walreader_sim *w, int wait_ms)
+{
+	return walreader_checkpoint_mode(w, wait_ms,
+	    SQLITE_CHECKPOINT_TRUNCATE);
 }
 
 static sqlite3 *
@@ -225,6 +231,58 @@ TEST(frames_reach_shadow_before_restart)
 
 	ASSERT_INT_EQ(replay(base, w.s.gen, 0, 2), 112);
 	ASSERT_INT_EQ(count_rows(dbpath), 112);
+	shadow_close(&w.s);
+	dbconn_close(&w.c);
+	sqlite3_close(app);
+	teardown();
+}
+
+/*
+ * A RESTART checkpoint leaves the WAL's header and frames in place for the
+ * next writer to start over. Until it does, the sealed index stays sealed
+ * (the WAL holds nothing past it); the writer's new WAL is then the next
+ * index of the same generation, not a restart by somebody else.
+ */
+TEST(restart_left_for_the_next_writer)
+{
+	struct walreader_sim w = { 0 };
+	char reason[SHADOW_REASON_LEN], base[400], walpath[320];
+	struct stat st;
+	setup();
+	snprintf(walpath, sizeof(walpath), "%s-wal", dbpath);
+	sqlite3 *app = app_start(base, sizeof(base));
+	ASSERT(app != NULL);
+	ASSERT_INT_EQ(sim_start(&w), 0);
+	ASSERT_INT_EQ(dbconn_pin(&w.c), 0);
+
+	app_insert(app, 40);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	ASSERT_INT_EQ(walreader_checkpoint_mode(&w, 100,
+	    SQLITE_CHECKPOINT_RESTART), SQLITE_OK);
+	ASSERT_INT_EQ(w.s.index, 1);
+	ASSERT(w.s.sealed);
+	ASSERT_INT_EQ(stat(walpath, &st), 0);
+	off_t kept = st.st_size;
+	ASSERT(kept > 32);		/* not truncated: index 0 still there */
+
+	for (int i = 0; i < 3; i++) {
+		ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+		ASSERT(w.s.sealed);
+		ASSERT_INT_EQ(w.s.index, 1);
+		ASSERT_INT_EQ(w.s.size, 0);
+	}
+
+	app_insert(app, 25);
+	if (shadow_copy(&w.s, NULL, NULL, reason) != SHADOW_OK)
+		TEST_FAIL_("the next writer's WAL was refused: %s", reason);
+	ASSERT_INT_EQ(w.s.index, 1);
+	ASSERT(!w.s.sealed);
+	ASSERT(w.s.size > 32);
+	ASSERT_INT_EQ(stat(walpath, &st), 0);
+	ASSERT_INT_EQ(st.st_size, kept);	/* written over from the start */
+
+	ASSERT_INT_EQ(replay(base, w.s.gen, 0, 1), 65);
+	ASSERT_INT_EQ(count_rows(dbpath), 65);
 	shadow_close(&w.s);
 	dbconn_close(&w.c);
 	sqlite3_close(app);
@@ -548,6 +606,7 @@ main(void)
 {
 	log_init(LOG_LEVEL_WARN, LOG_FORMAT_TEXT, stderr);
 	RUN(frames_reach_shadow_before_restart);
+	RUN(restart_left_for_the_next_writer);
 	RUN(long_reader_bounds_the_wait);
 	RUN(restart_by_another_process_is_detected);
 	RUN(snapshot_is_consistent_at_the_shadow_position);
