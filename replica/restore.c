@@ -8,14 +8,15 @@
  *
  *   <tmp>/<name>             the snapshot, then the database being built
  *   <tmp>/<index>.wal        one WAL index, downloaded and verified
- *   <tmp>/<name>-wal         the index being applied (renamed from above)
  *
  * Downloads run on a pool of threads; each takes the next index, streams
  * its segments through the LZ4 reader and the WAL verifier into its file,
- * and marks it done. The main thread applies indexes strictly in order
- * with SQLite. Workers stay at most `window` indexes ahead of the applied
- * one, so temporary disk use is bounded too. Only the main thread touches
- * SQLite; the pool shares nothing but the job table under one mutex.
+ * and marks it done. The main thread applies indexes strictly in order,
+ * writing their committed pages into the database file as SQLite's
+ * checkpoint would (apply_frames), and removes each once applied. Workers
+ * stay at most `window` indexes ahead of the applied one, so temporary
+ * disk use is bounded too. Only the main thread touches the database; the
+ * pool shares nothing but the job table under one mutex.
  */
 #define _GNU_SOURCE
 #include "restore.h"
@@ -31,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +44,8 @@
 
 #define RS_BUF (256 * 1024)
 #define RS_WRITEBACK (16 * 1024 * 1024)
+#define RS_APPLY_BUF (1024 * 1024)
+#define RS_IOV 256
 #define RS_PATH 4096
 #define RS_KEY 4200
 #define RS_MAX_THREADS 64
@@ -76,6 +80,8 @@ struct rs_ctx {
 	char wal[RS_PATH + 8];		/* <tmp>/<name>-wal */
 	uint32_t page_size;		/* of the database image */
 	uint64_t db_size;
+	int db_fd;			/* <tmp>/<name> while WAL is applied */
+	uint8_t *apply_buf;		/* RS_APPLY_BUF bytes of frames */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct rs_job *jobs;
@@ -988,31 +994,6 @@ sql_open(struct rs_ctx *x, sqlite3 **db, char *err, size_t errlen)
 	return 0;
 }
 
-/* Runs SQL and reads up to N integer columns of its first row. */
-static int
-sql_ints(sqlite3 *db, const char *sql, int64_t *v, int n, char *err,
-    size_t errlen)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		errf(err, errlen, "%s: %s", sql, sqlite3_errmsg(db));
-		return -1;
-	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW || sqlite3_column_count(st) < n) {
-		errf(err, errlen, "%s: %s", sql, rc == SQLITE_ROW ?
-		    "short row" : sqlite3_errmsg(db));
-		sqlite3_finalize(st);
-		return -1;
-	}
-	for (int i = 0; i < n; i++)
-		v[i] = sqlite3_column_int64(st, i);
-	sqlite3_finalize(st);
-	return 0;
-}
-
 static int
 sql_close(struct rs_ctx *x, sqlite3 *db, char *err, size_t errlen)
 {
@@ -1032,39 +1013,103 @@ sql_close(struct rs_ctx *x, sqlite3 *db, char *err, size_t errlen)
 	return 0;
 }
 
-/* Checkpoints J's WAL into the database and checks it all got there. */
+/* Writes the pages gathered in IOV, consecutive from page FIRST. */
 static int
-checkpoint_index(struct rs_ctx *x, const struct rs_job *j, char *err,
-    size_t errlen)
+flush_pages(struct rs_ctx *x, struct iovec *iov, int *n, uint32_t first,
+    char *err, size_t errlen)
 {
-	int64_t ck[3], pages;
-	sqlite3 *db;
+	off_t off = (off_t)(first - 1) * x->page_size;
+	int done = 0;
 
-	if (sql_open(x, &db, err, errlen) < 0)
-		return -1;
-	if (sql_ints(db, "PRAGMA wal_checkpoint(TRUNCATE)", ck, 3, err,
-	    errlen) < 0)
-		goto fail;
-	if (ck[0] != 0 || ck[1] != ck[2]) {
-		errf(err, errlen, "truncation checkpoint failed during restore "
-		    "(%" PRId64 ",%" PRId64 ",%" PRId64 ")", ck[0], ck[1], ck[2]);
-		goto fail;
-	}
-	if (j->commit_size != 0) {
-		if (sql_ints(db, "PRAGMA page_count", &pages, 1, err,
-		    errlen) < 0)
-			goto fail;
-		if (pages != j->commit_size) {
-			errf(err, errlen, "wal index %08x was not applied: the "
-			    "database has %" PRId64 " pages, its last commit "
-			    "says %u", j->index, pages, j->commit_size);
-			goto fail;
+	while (done < *n) {
+		ssize_t w = pwritev(x->db_fd, iov + done, *n - done, off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			errf(err, errlen, "write %s: %s", x->db,
+			    w < 0 ? strerror(errno) : "no progress");
+			return -1;
+		}
+		off += w;
+		/* Whole pages only: a short write resumes inside one. */
+		while (done < *n && (size_t)w >= iov[done].iov_len) {
+			w -= (ssize_t)iov[done].iov_len;
+			done++;
+		}
+		if (done < *n && w > 0) {
+			iov[done].iov_base = (uint8_t *)iov[done].iov_base + w;
+			iov[done].iov_len -= (size_t)w;
 		}
 	}
-	return sql_close(x, db, err, errlen);
-fail:
-	sqlite3_close(db);
-	return -1;
+	*n = 0;
+	return 0;
+}
+
+/*
+ * Writes J's committed frames into the database file as SQLite's own
+ * checkpoint would: each frame up to the end of the last commit, in WAL
+ * order (a later frame of a page replaces an earlier one), pages past the
+ * last commit's database size left out, and the file then cut or grown to
+ * that size. The frames were verified (salts, checksum chain) on download.
+ * Runs of consecutive pages go out in one pwritev.
+ */
+static int
+apply_frames(struct rs_ctx *x, const struct rs_job *j, char *err,
+    size_t errlen)
+{
+	size_t fsz = sqlitewal_frame_size(x->page_size);
+	size_t per = RS_APPLY_BUF / fsz;
+	struct iovec iov[RS_IOV];
+	uint64_t off = SQLITEWAL_HDR_SIZE;
+	uint32_t first = 0, next = 0;
+	int n = 0, rc = -1;
+	int fd = open(j->path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		errf(err, errlen, "open %s: %s", j->path, strerror(errno));
+		return -1;
+	}
+	while (off < j->commit_end) {
+		size_t want = (size_t)(j->commit_end - off);
+		if (want > per * fsz)
+			want = per * fsz;
+		/* The pages gathered point into the buffer: out they go. */
+		if (n > 0 && flush_pages(x, iov, &n, first, err, errlen) < 0)
+			goto out;
+		if (io_pread_full(fd, x->apply_buf, want, (off_t)off) !=
+		    (ssize_t)want) {
+			errf(err, errlen, "read %s: %s", j->path, errno ?
+			    strerror(errno) : "short file");
+			goto out;
+		}
+		for (size_t k = 0; k + fsz <= want; k += fsz) {
+			uint8_t *fr = x->apply_buf + k;
+			uint32_t pgno = sqlitewal_get32(fr);
+			if (pgno == 0 || pgno > j->commit_size)
+				continue;
+			if (n > 0 && (pgno != next || n == RS_IOV) &&
+			    flush_pages(x, iov, &n, first, err, errlen) < 0)
+				goto out;
+			if (n == 0)
+				first = pgno;
+			iov[n].iov_base = fr + SQLITEWAL_FRAME_HDR_SIZE;
+			iov[n].iov_len = x->page_size;
+			n++;
+			next = pgno + 1;
+		}
+		off += want;
+	}
+	if (n > 0 && flush_pages(x, iov, &n, first, err, errlen) < 0)
+		goto out;
+	if (ftruncate(x->db_fd, (off_t)j->commit_size * x->page_size) < 0) {
+		errf(err, errlen, "resize %s: %s", x->db, strerror(errno));
+		goto out;
+	}
+	x->db_size = (uint64_t)j->commit_size * x->page_size;
+	rc = 0;
+out:
+	close(fd);
+	return rc;
 }
 
 static int
@@ -1085,12 +1130,13 @@ apply_index(struct rs_ctx *x, struct rs_job *j, char *err, size_t errlen)
 		log_warn("wal index ends with uncommitted frames, ignoring "
 		    "them", KV_S("generation", p->gen), KV_U("index", j->index),
 		    KV_U("bytes", j->length - j->commit_end));
-	if (rename(j->path, x->wal) < 0) {
-		errf(err, errlen, "rename %s: %s", j->path, strerror(errno));
+	if (j->commit_size != 0 && apply_frames(x, j, err, errlen) < 0)
+		return -1;
+	/* Applied: its space goes back before the next one's. */
+	if (unlink(j->path) < 0) {
+		errf(err, errlen, "remove %s: %s", j->path, strerror(errno));
 		return -1;
 	}
-	if (checkpoint_index(x, j, err, errlen) < 0)
-		return -1;
 	elapsed(t0, el, sizeof(el));
 	log_info("applied wal", KV_S("replica", p->client->name),
 	    KV_S("generation", p->gen), KV_U("index", j->index),
@@ -1152,7 +1198,7 @@ apply_all(struct rs_ctx *x, char *err, size_t errlen)
 }
 
 static int
-restore_wal(struct rs_ctx *x, char *err, size_t errlen)
+download_and_apply(struct rs_ctx *x, char *err, size_t errlen)
 {
 	const struct restore_opts *o = x->o;
 	size_t nw = o->parallelism > 0 ? (size_t)o->parallelism :
@@ -1201,6 +1247,29 @@ restore_wal(struct rs_ctx *x, char *err, size_t errlen)
 		free(w[i].frame);
 	}
 	free(w);
+	return rc;
+}
+
+/* The WAL indexes onto the snapshot, through one descriptor. */
+static int
+restore_wal(struct rs_ctx *x, char *err, size_t errlen)
+{
+	int rc = -1;
+
+	x->db_fd = open(x->db, O_WRONLY | O_CLOEXEC);
+	if (x->db_fd < 0)
+		errf(err, errlen, "open %s: %s", x->db, strerror(errno));
+	else if ((x->apply_buf = malloc(RS_APPLY_BUF)) == NULL)
+		errf(err, errlen, "out of memory");
+	else
+		rc = download_and_apply(x, err, errlen);
+	if (x->db_fd >= 0 && close(x->db_fd) < 0 && rc == 0) {
+		errf(err, errlen, "close %s: %s", x->db, strerror(errno));
+		rc = -1;
+	}
+	x->db_fd = -1;
+	free(x->apply_buf);
+	x->apply_buf = NULL;
 	return rc;
 }
 
@@ -1337,7 +1406,7 @@ static int
 restore_exec(const struct restore_opts *o, const struct restore_plan *p,
     char *err, size_t errlen)
 {
-	struct rs_ctx x = { .o = o, .p = p };
+	struct rs_ctx x = { .o = o, .p = p, .db_fd = -1 };
 	int rc = -1;
 
 	pthread_mutex_init(&x.mu, NULL);

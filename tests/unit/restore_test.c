@@ -578,6 +578,55 @@ set_par(struct restore_opts *o, void *arg)
 	o->parallelism = *(int *)arg;
 }
 
+/*
+ * An index in which the database shrinks (VACUUM) and grows again: pages
+ * past the last commit's size are left out and the file takes that size,
+ * as SQLite's own checkpoint does. The restored file is byte for byte the
+ * source database after a checkpoint.
+ */
+TEST(database_shrinks_and_grows_within_an_index)
+{
+	char root[128], outdir[128], out[160], img[300];
+	struct replica_client *c = new_client(root, sizeof(root));
+	struct restore_opts o;
+	struct builder b;
+	size_t want_len, got_len;
+
+	ASSERT_INT_EQ(b_open(&b, c, "5ea11e55f00dcafe", 1024), 0);
+	ASSERT_INT_EQ(b_rows(&b, 3, 100, 300), 0);
+	ASSERT_INT_EQ(b_snapshot(&b), 0);
+	ASSERT_INT_EQ(b_rows(&b, 2, 100, 300), 0);
+	ASSERT_INT_EQ(b_sync(&b), 0);
+	ASSERT_INT_EQ(b_exec(&b, "DELETE FROM t WHERE id > 20"), 0);
+	ASSERT_INT_EQ(b_exec(&b, "VACUUM"), 0);
+	ASSERT_INT_EQ(b_rows(&b, 1, 7, 900), 0);
+	ASSERT_INT_EQ(b_sync(&b), 0);
+	ASSERT_INT_EQ(b_exec(&b, "DELETE FROM t WHERE id < 5"), 0);
+	ASSERT_INT_EQ(b_exec(&b, "VACUUM"), 0);
+	ASSERT_INT_EQ(b_sync(&b), 0);
+	char *want = b_state(&b);
+	/* The source's own file once its WAL is in it. */
+	ASSERT_INT_EQ(b_exec(&b, "PRAGMA wal_checkpoint(TRUNCATE)"), 0);
+	snprintf(img, sizeof(img), "%s", b.path);
+	b_close(&b);
+
+	fresh_dir(outdir, sizeof(outdir), "out");
+	snprintf(out, sizeof(out), "%s/v.db", outdir);
+	opts_for(&o, &c, 1, out);
+	ASSERT_INT_EQ(run(&o), 0);
+	char *got = restored_state(out);
+	ASSERT_STR_EQ(got, want);
+	uint8_t *a = slurp(img, &want_len), *g = slurp(out, &got_len);
+	ASSERT(a != NULL && g != NULL);
+	ASSERT_INT_EQ(got_len, want_len);
+	ASSERT_MEM_EQ(g, a, want_len);
+	free(a);
+	free(g);
+	free(want);
+	free(got);
+	replica_client_free(c);
+}
+
 TEST(many_indexes_any_parallelism)
 {
 	struct multi m;
@@ -1346,6 +1395,7 @@ main(void)
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
 	RUN(latest_state);
+	RUN(database_shrinks_and_grows_within_an_index);
 	RUN(many_indexes_any_parallelism);
 	RUN(orphans_below_snapshot_ignored);
 	RUN(missing_middle_segment);
