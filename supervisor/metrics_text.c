@@ -30,78 +30,86 @@ struct family {
 	const char *help;
 	enum sv_role role;
 	const char *key;	/* in the payload */
-	bool truncate_mode;	/* Litestream's mode="TRUNCATE" label */
+	const char *label;	/* of its samples, or NULL; families of one
+				   name follow each other, one per label */
 };
 
 static const struct family families[] = {
 	{ "litestream_total_wal_bytes", "counter",
 	  "Bytes copied from the WAL into the shadow log.", SV_WALREADER,
-	  "wal_bytes", false },
+	  "wal_bytes", NULL },
 	{ "litestream_shadow_wal_index", "gauge",
-	  "Current shadow WAL index.", SV_WALREADER, "index", false },
+	  "Current shadow WAL index.", SV_WALREADER, "index", NULL },
 	{ "litestream_shadow_wal_size", "gauge",
 	  "Bytes of the shadow log on disk.", SV_WALREADER, "shadow_bytes",
-	  false },
+	  NULL },
 	{ "litestream_sync_count", "counter",
 	  "Passes of the walreader that copied the WAL.", SV_WALREADER,
-	  "syncs", false },
+	  "syncs", NULL },
 	{ "litestream_checkpoint_count", "counter",
-	  "Checkpoints that completed.", SV_WALREADER, "checkpoints", true },
+	  "Checkpoints that completed.", SV_WALREADER, "checkpoints_truncate",
+	  "mode=\"TRUNCATE\"" },
+	{ "litestream_checkpoint_count", "counter",
+	  "Checkpoints that completed.", SV_WALREADER, "checkpoints_restart",
+	  "mode=\"RESTART\"" },
 	{ "litestream_checkpoint_seconds", "counter",
 	  "Time spent in checkpoints that completed.", SV_WALREADER,
-	  "checkpoint_seconds", true },
+	  "checkpoint_seconds_truncate", "mode=\"TRUNCATE\"" },
+	{ "litestream_checkpoint_seconds", "counter",
+	  "Time spent in checkpoints that completed.", SV_WALREADER,
+	  "checkpoint_seconds_restart", "mode=\"RESTART\"" },
 	{ "walship_checkpoint_busy_total", "counter",
 	  "Checkpoints that gave up on a reader or on the locks.",
-	  SV_WALREADER, "checkpoint_busy", false },
+	  SV_WALREADER, "checkpoint_busy", NULL },
 	{ "walship_generations_total", "counter",
 	  "Generations started by the running walreader.", SV_WALREADER,
-	  "generations", false },
+	  "generations", NULL },
 	{ "walship_shadow_cap_events_total", "counter",
 	  "Replicas marked broken at the shadow-max-size cap.", SV_WALREADER,
-	  "replicas_broken", false },
+	  "replicas_broken", NULL },
 	{ "walship_last_sync_timestamp_seconds", "gauge",
 	  "Unix time of the walreader's last pass.", SV_WALREADER,
-	  "last_sync_unix", false },
+	  "last_sync_unix", NULL },
 	{ "litestream_replica_wal_index", "gauge",
-	  "WAL index the replica holds up to.", SV_UPLOADER, "index", false },
+	  "WAL index the replica holds up to.", SV_UPLOADER, "index", NULL },
 	{ "litestream_replica_wal_offset", "gauge",
 	  "WAL offset the replica holds up to.", SV_UPLOADER, "offset",
-	  false },
+	  NULL },
 	{ "litestream_replica_wal_bytes", "counter",
-	  "Bytes written to the replica.", SV_UPLOADER, "bytes", false },
+	  "Bytes written to the replica.", SV_UPLOADER, "bytes", NULL },
 	{ "walship_replica_lag_seconds", "gauge",
 	  "How long the replica has been behind the shadow log (0: current).",
-	  SV_UPLOADER, "lag_seconds", false },
+	  SV_UPLOADER, "lag_seconds", NULL },
 	{ "walship_replica_uploads_total", "counter",
-	  "Objects written to the replica.", SV_UPLOADER, "uploads", false },
+	  "Objects written to the replica.", SV_UPLOADER, "uploads", NULL },
 	{ "walship_replica_upload_errors_total", "counter",
 	  "Failed upload passes (each is retried with a backoff).",
-	  SV_UPLOADER, "upload_errors", false },
+	  SV_UPLOADER, "upload_errors", NULL },
 	{ "walship_replica_last_upload_timestamp_seconds", "gauge",
 	  "Unix time of the last object written (0: none yet).", SV_UPLOADER,
-	  "last_upload_unix", false },
+	  "last_upload_unix", NULL },
 	{ "walship_s3_retries_total", "counter",
-	  "S3 requests retried.", SV_UPLOADER, "s3_retries", false },
+	  "S3 requests retried.", SV_UPLOADER, "s3_retries", NULL },
 	{ "walship_s3_errors_total", "counter",
 	  "S3 operations that failed after their retries.", SV_UPLOADER,
-	  "s3_errors", false },
+	  "s3_errors", NULL },
 	{ "walship_retention_passes_total", "counter",
 	  "Retention passes the compactor made.", SV_COMPACTOR,
-	  "retention_passes", false },
+	  "retention_passes", NULL },
 	{ "walship_retention_errors_total", "counter",
 	  "Retention passes that failed.", SV_COMPACTOR, "retention_errors",
-	  false },
+	  NULL },
 	{ "walship_retention_objects_deleted_total", "counter",
 	  "Replica objects deleted by retention.", SV_COMPACTOR,
-	  "objects_deleted", false },
+	  "objects_deleted", NULL },
 	{ "walship_retention_generations_deleted_total", "counter",
 	  "Whole generations deleted by retention.", SV_COMPACTOR,
-	  "generations_deleted", false },
+	  "generations_deleted", NULL },
 	{ "walship_validations_total", "counter",
-	  "Replica validations run.", SV_COMPACTOR, "validations", false },
+	  "Replica validations run.", SV_COMPACTOR, "validations", NULL },
 	{ "walship_validation_errors_total", "counter",
 	  "Validations that found a replica not matching the database.",
-	  SV_COMPACTOR, "validation_errors", false },
+	  SV_COMPACTOR, "validation_errors", NULL },
 };
 
 /* S3 request counters: payload key, operation label. */
@@ -182,20 +190,20 @@ static void
 render_families(struct evbuffer *out, struct child *const *children,
     size_t n)
 {
+	const char *headed = "";	/* the family whose header is out */
+
 	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
 		const struct family *fm = &families[f];
-		bool said = false;
 		double v;
 
 		for (size_t i = 0; i < n; i++) {
 			const struct child *c = children[i];
 			if (c->role != fm->role || !status_number(c, fm->key, &v))
 				continue;
-			if (!said)
+			if (strcmp(headed, fm->name) != 0)
 				header(out, fm->name, fm->type, fm->help);
-			said = true;
-			sample(out, fm->name, c, fm->truncate_mode ?
-			    "mode=\"TRUNCATE\"" : NULL, v);
+			headed = fm->name;
+			sample(out, fm->name, c, fm->label, v);
 		}
 	}
 }

@@ -357,8 +357,10 @@ checkpoint(struct wr *w, int wait_ms)
 	if (rc == SQLITE_OK) {
 		w->ckpt_backoff_ns = 0;
 		w->ckpt_not_before_ns = 0;
-		w->checkpoints++;
-		w->checkpoint_ns += (uint64_t)(w->last_ckpt_ns - t0);
+		enum ckpt_mode m = mode == SQLITE_CHECKPOINT_RESTART ?
+		    CKPT_RESTART : CKPT_TRUNCATE;
+		w->checkpoints[m]++;
+		w->checkpoint_ns[m] += (uint64_t)(w->last_ckpt_ns - t0);
 		/* The database file just changed under the pin: record it
 		 * now, not at the next sync, so a kill in between does not
 		 * cost a new generation at start-up. */

@@ -31,6 +31,9 @@ struct wr_replica {
 	uint64_t offset;
 };
 
+/* The modes of the walreader's checkpoints, counted apart in metrics. */
+enum ckpt_mode { CKPT_TRUNCATE, CKPT_RESTART, CKPT_MODES };
+
 struct wr {
 	struct cfg *cfg;
 	struct cfg_db *db;
@@ -74,12 +77,12 @@ struct wr {
 
 	/* Figures for status and metrics. */
 	uint64_t wal_bytes_copied;
-	uint64_t checkpoints;
+	uint64_t checkpoints[CKPT_MODES];
 	uint64_t checkpoint_busy;
 	uint64_t generations;
 	uint64_t sends_dropped;
 	uint64_t replicas_broken;
-	uint64_t checkpoint_ns;  /* time spent in checkpoints that succeeded */
+	uint64_t checkpoint_ns[CKPT_MODES]; /* in checkpoints that succeeded */
 	uint64_t syncs;
 	int64_t last_sync_wall_ns; /* end of the last pass that copied */
 };

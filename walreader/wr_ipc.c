@@ -134,6 +134,10 @@ wr_on_ack(struct wr *w, const struct msg *m)
 	log_warn("acknowledgement from unknown replica", KV_S("replica", name));
 }
 
+/* NS as the two arguments of "%llu.%03llu": seconds and milliseconds. */
+#define SECS_MS(ns) (unsigned long long)((ns) / NS_PER_SEC), \
+	(unsigned long long)((ns) % NS_PER_SEC / 1000000)
+
 void
 wr_send_status(struct wr *w)
 {
@@ -141,22 +145,25 @@ wr_send_status(struct wr *w)
 	int n = snprintf(body, sizeof(body),
 	    "pid=%ld\nrole=walreader\n"
 	    "generation=%s\nindex=%u\noffset=%llu\nwal_bytes=%llu\n"
-	    "checkpoints=%llu\ncheckpoint_busy=%llu\ngenerations=%llu\n"
+	    "checkpoints_truncate=%llu\ncheckpoints_restart=%llu\n"
+	    "checkpoint_busy=%llu\ngenerations=%llu\n"
 	    "sends_dropped=%llu\nreplicas_broken=%llu\nshadow_bytes=%llu\n"
-	    "checkpoint_seconds=%llu.%03llu\nsyncs=%llu\n"
+	    "checkpoint_seconds_truncate=%llu.%03llu\n"
+	    "checkpoint_seconds_restart=%llu.%03llu\nsyncs=%llu\n"
 	    "last_sync_unix=%lld.%03lld\n",
 	    (long)getpid(), w->open && w->shadow.gen[0] ? w->shadow.gen : "none",
 	    w->open ? w->shadow.index : 0,
 	    (unsigned long long)(w->open ? w->shadow.size : 0),
 	    (unsigned long long)w->wal_bytes_copied,
-	    (unsigned long long)w->checkpoints,
+	    (unsigned long long)w->checkpoints[CKPT_TRUNCATE],
+	    (unsigned long long)w->checkpoints[CKPT_RESTART],
 	    (unsigned long long)w->checkpoint_busy,
 	    (unsigned long long)w->generations,
 	    (unsigned long long)w->sends_dropped,
 	    (unsigned long long)w->replicas_broken,
 	    (unsigned long long)(w->open ? shadow_bytes(&w->shadow) : 0),
-	    (unsigned long long)(w->checkpoint_ns / NS_PER_SEC),
-	    (unsigned long long)(w->checkpoint_ns % NS_PER_SEC / 1000000),
+	    SECS_MS(w->checkpoint_ns[CKPT_TRUNCATE]),
+	    SECS_MS(w->checkpoint_ns[CKPT_RESTART]),
 	    (unsigned long long)w->syncs,
 	    (long long)(w->last_sync_wall_ns / NS_PER_SEC),
 	    (long long)(w->last_sync_wall_ns % NS_PER_SEC / 1000000));

@@ -42,8 +42,9 @@ two_children(struct child c[2], const char *db)
 	c[1].replica_name = (char *)(uintptr_t)"s3";
 		c[1].fsm.restarts = 3;
 	set_status(&c[0], "pid=10\nrole=walreader\ngeneration=0123456789abcdef\n"
-	    "index=2\noffset=4152\nwal_bytes=8304\ncheckpoints=5\n"
-	    "checkpoint_seconds=0.250\nsyncs=oops\n");
+	    "index=2\noffset=4152\nwal_bytes=8304\ncheckpoints_truncate=5\n"
+	    "checkpoints_restart=7\ncheckpoint_seconds_truncate=0.250\n"
+	    "checkpoint_seconds_restart=0.125\nsyncs=oops\n");
 	set_status(&c[1], "pid=11\nrole=uploader\nindex=2\noffset=12x\n"
 	    "lag_seconds=1.500\nuploads=9\nupload_errors=1\ns3_put=7\n"
 	    "s3_get=1\ns3_list=2\ns3_delete=0\ns3_head=1\ns3_bytes_up=900\n");
@@ -69,11 +70,19 @@ TEST(metrics_from_payloads)
 	two_children(c, "/data/app.db");
 	char *m = render(c, 2);
 
+	/* One family, one header, a sample per mode. */
 	ASSERT(strstr(m, "# TYPE litestream_checkpoint_count counter\n"
 	    "litestream_checkpoint_count{db=\"/data/app.db\",mode=\"TRUNCATE\"}"
-	    " 5\n") != NULL);
+	    " 5\n"
+	    "litestream_checkpoint_count{db=\"/data/app.db\",mode=\"RESTART\"}"
+	    " 7\n") != NULL);
 	ASSERT(strstr(m, "litestream_checkpoint_seconds{db=\"/data/app.db\","
-	    "mode=\"TRUNCATE\"} 0.25\n") != NULL);
+	    "mode=\"TRUNCATE\"} 0.25\n"
+	    "litestream_checkpoint_seconds{db=\"/data/app.db\","
+	    "mode=\"RESTART\"} 0.125\n") != NULL);
+	const char *first = strstr(m, "# TYPE litestream_checkpoint_count ");
+	ASSERT(first != NULL &&
+	    strstr(first + 1, "# TYPE litestream_checkpoint_count ") == NULL);
 	ASSERT(strstr(m, "litestream_replica_wal_index{db=\"/data/app.db\","
 	    "name=\"s3\"} 2\n") != NULL);
 	ASSERT(strstr(m, "walship_replica_lag_seconds{db=\"/data/app.db\","
