@@ -180,6 +180,19 @@ lz4frame_writer_finish(struct lz4frame_writer *w)
 }
 
 void
+lz4frame_writer_reset(struct lz4frame_writer *w,
+    int (*sink)(void *arg, const void *buf, size_t len), void *arg)
+{
+	w->sink = sink;
+	w->arg = arg;
+	w->started = false;
+	w->finished = false;
+	w->failed = 0;
+	w->nin = w->nout = 0;
+	w->err[0] = '\0';
+}
+
+void
 lz4frame_writer_stats(const struct lz4frame_writer *w, uint64_t *in,
     uint64_t *out)
 {

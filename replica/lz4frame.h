@@ -28,7 +28,8 @@ struct lz4frame_reader;
 
 /*
  * A writer sending its frame to SINK, which consumes LEN bytes of BUF and
- * returns 0, or -1 with errno set. NULL with errno ENOMEM.
+ * returns 0, or -1 with errno set (SINK may be NULL until a reset gives
+ * one). NULL with errno ENOMEM.
  */
 struct lz4frame_writer *lz4frame_writer_new(
     int (*sink)(void *arg, const void *buf, size_t len), void *arg);
@@ -39,6 +40,14 @@ struct lz4frame_writer *lz4frame_writer_new(
  * after a failure every later call fails too.
  */
 int lz4frame_write(struct lz4frame_writer *w, const void *buf, size_t len);
+
+/*
+ * Starts a new frame into SINK, keeping liblz4's context and the buffers
+ * (a 4 MiB block buffer among them) that a new writer would allocate and
+ * fault in again.
+ */
+void lz4frame_writer_reset(struct lz4frame_writer *w,
+    int (*sink)(void *arg, const void *buf, size_t len), void *arg);
 
 /* Flushes the last block and writes the end mark and content checksum. */
 int lz4frame_writer_finish(struct lz4frame_writer *w);

@@ -202,13 +202,15 @@ enum upl_fault {
  * taken from BUF where it holds them and from META's shadow file
  * otherwise (fdatasync'ed first: nothing reaches the replica before it is
  * durable in the shadow log), LZ4-framed as Litestream does, atomically.
- * CHUNK (CHUNKLEN bytes) is scratch space. *BYTES gets the object's size.
- * Returns 0, or -1 with errno, *FAULT and ERR (naming the object).
+ * CHUNK (CHUNKLEN bytes) is scratch space; LZ is reset for the object
+ * (lz4frame_writer_reset), so one writer serves every upload without its
+ * buffers being allocated and faulted in again. *BYTES gets the object's
+ * size. Returns 0, or -1 with errno, *FAULT and ERR (naming the object).
  */
 int upl_put_segment(struct replica_client *c, const char *meta,
     const char *gen, const struct upl_buf *buf, const struct upl_step *s,
-    uint8_t *chunk, size_t chunklen, uint64_t *bytes, enum upl_fault *fault,
-    char *err, size_t errlen);
+    uint8_t *chunk, size_t chunklen, struct lz4frame_writer *lz,
+    uint64_t *bytes, enum upl_fault *fault, char *err, size_t errlen);
 
 /*
  * Compresses shadow bytes [FROM, TO) of (GEN, INDEX) into LZ, taking them
@@ -379,6 +381,7 @@ struct upl {
 	bool again;		/* kicked while running: sync once more */
 	struct upl_buf buf;
 	uint8_t *chunk;		/* UPL_CHUNK bytes */
+	struct lz4frame_writer *lz; /* every file upload's, reset for each */
 
 	bool snap_wanted;	/* upload the snapshot file with the next plan */
 	bool snap_asked;	/* asked the walreader, not answered yet */

@@ -96,12 +96,11 @@ local:
 int
 upl_put_segment(struct replica_client *c, const char *meta,
     const char *gen, const struct upl_buf *buf, const struct upl_step *s,
-    uint8_t *chunk, size_t chunklen, uint64_t *bytes, enum upl_fault *fault,
-    char *err, size_t errlen)
+    uint8_t *chunk, size_t chunklen, struct lz4frame_writer *lz,
+    uint64_t *bytes, enum upl_fault *fault, char *err, size_t errlen)
 {
 	struct replica_obj o;
 	struct replica_writer *w;
-	struct lz4frame_writer *lz;
 	enum upl_fault f = UPL_FAULT_NONE;
 	uint64_t in;
 	int fd = -1, e;
@@ -120,13 +119,7 @@ upl_put_segment(struct replica_client *c, const char *meta,
 		*fault = UPL_FAULT_REPLICA;
 		return -1;
 	}
-	if ((lz = lz4frame_writer_new(to_writer, w)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		w->abort(w);
-		*fault = UPL_FAULT_LOCAL;
-		errno = ENOMEM;
-		return -1;
-	}
+	lz4frame_writer_reset(lz, to_writer, w);
 	if (upl_feed_segment(lz, buf, meta, gen, s->index, s->from, s->to,
 	    &fd, chunk, chunklen, &f, err, errlen) < 0 ||
 	    lz4frame_writer_finish(lz) < 0) {
@@ -137,7 +130,6 @@ upl_put_segment(struct replica_client *c, const char *meta,
 			snprintf(err, errlen, "%s", w->err[0] ? w->err :
 			    lz4frame_writer_error(lz));
 		}
-		lz4frame_writer_free(lz);
 		w->abort(w);
 		if (fd >= 0)
 			close(fd);
@@ -146,7 +138,6 @@ upl_put_segment(struct replica_client *c, const char *meta,
 		return -1;
 	}
 	lz4frame_writer_stats(lz, &in, bytes);
-	lz4frame_writer_free(lz);
 	if (fd >= 0)
 		close(fd);
 	if (w->commit(w, err, errlen) < 0) {

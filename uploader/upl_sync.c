@@ -503,7 +503,7 @@ upl_work(struct upl *u)
 	}
 	rc = s->kind == UPL_STEP_SEGMENT ?
 	    upl_put_segment(u->client, u->db->meta_path, u->plan.gen, &u->buf,
-		s, u->chunk, UPL_CHUNK, &bytes, &f, err, sizeof(err)) :
+		s, u->chunk, UPL_CHUNK, u->lz, &bytes, &f, err, sizeof(err)) :
 	    upl_put_snapshot(u->client, u->db->meta_path, u->plan.gen, s,
 		&bytes, &f, err, sizeof(err));
 	upl_step_end(u, rc, errno, f, bytes, err);

@@ -38,6 +38,7 @@
 #include "flags.h"
 #include "log.h"
 #include "log_config.h"
+#include "lz4frame.h"
 #include "module.h"
 #include "msg.h"
 #include "sandbox.h"
@@ -265,6 +266,7 @@ teardown(struct upl *u, struct event *sigs[3])
 	upl_view_free(&u->view);
 	upl_buf_clear(&u->buf);
 	free(u->chunk);
+	lz4frame_writer_free(u->lz);
 	replica_client_free(u->client);
 	event_base_free(u->base);
 	cfg_free(u->cfg);
@@ -327,7 +329,8 @@ uploader_main(int argc, char **argv)
 	    u.rep->name) < 0)
 		fatalx("meta path too long", KV_S("path", u.db->meta_path));
 	upl_buf_init(&u.buf, UPL_BUF_CAP);
-	if ((u.chunk = malloc(UPL_CHUNK)) == NULL)
+	if ((u.chunk = malloc(UPL_CHUNK)) == NULL ||
+	    (u.lz = lz4frame_writer_new(NULL, NULL)) == NULL)
 		fatalx("out of memory");
 	setup_events(&u, sigs);
 	if (upl_ipc_open(&u) < 0)

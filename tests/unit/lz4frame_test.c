@@ -224,6 +224,47 @@ TEST(round_trips)
 }
 
 /* Incompressible data goes out as stored blocks and still round-trips. */
+/* One writer, frame after frame: each whole, even after a failed one. */
+TEST(reset_reuses_the_writer)
+{
+	size_t n = 5 * MIB + 777;
+	uint8_t *d = malloc(n), *got;
+	struct buf a = { .fail_after = -1 }, b = { .fail_after = 1 },
+	    c = { .fail_after = -1 };
+	char err[160];
+	uint64_t in, out;
+
+	ASSERT(d != NULL);
+	fill(d, n, 7);
+	struct lz4frame_writer *w = lz4frame_writer_new(NULL, NULL);
+	ASSERT(w != NULL);
+	lz4frame_writer_reset(w, buf_sink, &a);
+	ASSERT_INT_EQ(lz4frame_write(w, d, n), 0);
+	ASSERT_INT_EQ(lz4frame_writer_finish(w), 0);
+	/* The next frame's sink takes its header, then fails: mid-frame. */
+	lz4frame_writer_reset(w, buf_sink, &b);
+	ASSERT_INT_EQ(lz4frame_write(w, d, n), -1);
+	ASSERT_INT_EQ(errno, ENOSPC);
+	lz4frame_writer_reset(w, buf_sink, &c);
+	ASSERT_INT_EQ(lz4frame_write(w, d + 100, n - 100), 0);
+	ASSERT_INT_EQ(lz4frame_writer_finish(w), 0);
+	lz4frame_writer_stats(w, &in, &out);
+	ASSERT_INT_EQ(in, n - 100);
+	ASSERT_INT_EQ(out, c.len);
+	lz4frame_writer_free(w);
+
+	ASSERT_INT_EQ(decompress(&a, 65536, &got, err, sizeof(err)), n);
+	ASSERT_MEM_EQ(got, d, n);
+	free(got);
+	ASSERT_INT_EQ(decompress(&c, 65536, &got, err, sizeof(err)), n - 100);
+	ASSERT_MEM_EQ(got, d + 100, n - 100);
+	free(got);
+	free(a.p);
+	free(b.p);
+	free(c.p);
+	free(d);
+}
+
 TEST(incompressible)
 {
 	size_t n = 5 * MIB;
@@ -546,6 +587,7 @@ main(void)
 	RUN(header_bytes);
 	RUN(round_trips);
 	RUN(incompressible);
+	RUN(reset_reuses_the_writer);
 	RUN(reads_any_valid_frame);
 	RUN(concatenated_and_skippable);
 	RUN(truncated_rejected);

@@ -869,23 +869,26 @@ run_plan(struct replica_client *c, const char *meta, struct upl_buf *buf,
     struct upl_plan *p, struct position *pos)
 {
 	uint8_t *chunk = malloc(8192); /* small: exercises the chunking */
+	struct lz4frame_writer *lz = lz4frame_writer_new(NULL, NULL);
 	char err[512];
 	for (size_t i = 0; i < p->nsteps; i++) {
 		uint64_t bytes = 0;
 		enum upl_fault f;
 		int rc = p->steps[i].kind == UPL_STEP_SEGMENT ?
 		    upl_put_segment(c, meta, p->gen, buf, &p->steps[i], chunk,
-			8192, &bytes, &f, err, sizeof(err)) :
+			8192, lz, &bytes, &f, err, sizeof(err)) :
 		    upl_put_snapshot(c, meta, p->gen, &p->steps[i], &bytes,
 			&f, err, sizeof(err));
 		if (rc < 0) {
 			printf("  step %zu: %s\n", i, err);
 			free(chunk);
+			lz4frame_writer_free(lz);
 			return -1;
 		}
 		*pos = p->steps[i].after;
 	}
 	free(chunk);
+	lz4frame_writer_free(lz);
 	return 0;
 }
 
@@ -1036,8 +1039,9 @@ TEST(store_writes_replica)
 	uint8_t chunk[4096];
 	uint64_t bytes;
 	enum upl_fault f;
+	struct lz4frame_writer *lz = lz4frame_writer_new(NULL, NULL);
 	ASSERT_INT_EQ(upl_put_segment(c, meta, G1, &buf, &bad, chunk,
-	    sizeof(chunk), &bytes, &f, err, sizeof(err)), -1);
+	    sizeof(chunk), lz, &bytes, &f, err, sizeof(err)), -1);
 	ASSERT_INT_EQ(f, UPL_FAULT_LOCAL);
 	snprintf(path, sizeof(path), "%s/generations/%s/wal/"
 	    "00000001_00002050.wal.lz4", root, G1);
@@ -1045,6 +1049,20 @@ TEST(store_writes_replica)
 	snprintf(path, sizeof(path), "%s/generations/%s/wal/"
 	    "00000001_00002050.wal.lz4.tmp", root, G1);
 	ASSERT(access(path, F_OK) < 0);
+	/* The writer of the upload that failed serves the next one whole. */
+	put_shadow(meta, G1, 1, w1, l1);
+	struct upl_step again = { .kind = UPL_STEP_SEGMENT, .index = 1,
+		.from = 0, .to = l1 };
+	ASSERT_INT_EQ(upl_put_segment(c, meta, G1, &buf, &again, chunk,
+	    sizeof(chunk), lz, &bytes, &f, err, sizeof(err)), 0);
+	lz4frame_writer_free(lz);
+	snprintf(path, sizeof(path), "%s/generations/%s/wal/"
+	    "00000001_00000000.wal.lz4", root, G1);
+	obj = unlz4_file(path, &len);
+	ASSERT(obj != NULL);
+	ASSERT_INT_EQ(len, l1);
+	ASSERT_MEM_EQ(obj, w1, len);
+	free(obj);
 	/* A vanished snapshot file too. */
 	struct upl_step gone = { .kind = UPL_STEP_SNAPSHOT, .index = 5,
 		.to = 4152 };
@@ -1083,14 +1101,16 @@ TEST(store_replica_errors)
 	upl_buf_init(&buf, UPL_BUF_CAP);
 	struct upl_step s = { .kind = UPL_STEP_SEGMENT, .index = 0,
 		.from = 0, .to = l0 };
+	struct lz4frame_writer *lz = lz4frame_writer_new(NULL, NULL);
 	ASSERT_INT_EQ(upl_put_segment(c, meta, G1, &buf, &s, chunk,
-	    sizeof(chunk), &bytes, &f, err, sizeof(err)), -1);
+	    sizeof(chunk), lz, &bytes, &f, err, sizeof(err)), -1);
 	ASSERT_INT_EQ(f, UPL_FAULT_REPLICA);
 	ASSERT(strstr(err, root) != NULL);
 	chmod(root, 0700);
 	ASSERT_INT_EQ(upl_put_segment(c, meta, G1, &buf, &s, chunk,
-	    sizeof(chunk), &bytes, &f, err, sizeof(err)), 0);
+	    sizeof(chunk), lz, &bytes, &f, err, sizeof(err)), 0);
 	ASSERT(bytes > 0);
+	lz4frame_writer_free(lz);
 	replica_client_free(c);
 	free(w0);
 }
@@ -1158,6 +1178,7 @@ h_init(struct harness *h, const char *meta, const char *root)
 	position_path(u->pos_path, sizeof(u->pos_path), meta, "file");
 	upl_buf_init(&u->buf, UPL_BUF_CAP);
 	u->chunk = malloc(UPL_CHUNK);
+	u->lz = lz4frame_writer_new(NULL, NULL);
 	u->base = event_base_new();
 	u->kick = event_new(u->base, -1, 0, h_kick, u);
 	u->work = event_new(u->base, -1, 0, h_work, u);
@@ -1179,6 +1200,7 @@ h_free(struct harness *h)
 	upl_view_free(&u->view);
 	upl_buf_clear(&u->buf);
 	free(u->chunk);
+	lz4frame_writer_free(u->lz);
 	replica_client_free(u->client);
 	event_base_free(u->base);
 }
@@ -1655,6 +1677,7 @@ s3h_init(struct s3harness *sh, const char *meta)
 	position_path(u->pos_path, sizeof(u->pos_path), meta, "s3");
 	upl_buf_init(&u->buf, UPL_BUF_CAP);
 	u->chunk = malloc(UPL_CHUNK);
+	u->lz = lz4frame_writer_new(NULL, NULL);
 	u->base = event_base_new();
 	u->kick = event_new(u->base, -1, 0, h_kick, u);
 	u->work = event_new(u->base, -1, 0, h_work, u);
@@ -1686,6 +1709,7 @@ s3h_free(struct s3harness *sh)
 	upl_view_free(&u->view);
 	upl_buf_clear(&u->buf);
 	free(u->chunk);
+	lz4frame_writer_free(u->lz);
 	event_base_free(u->base);
 }
 
