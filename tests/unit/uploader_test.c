@@ -210,6 +210,19 @@ unlz4_file(const char *path, size_t *len)
 	return out;
 }
 
+/* Whether the LZ4 object at PATH holds exactly LEN bytes of WANT. */
+static bool
+holds(const char *path, const void *want, size_t len)
+{
+	size_t got_len;
+	uint8_t *got = unlz4_file(path, &got_len);
+	bool same = got != NULL && got_len == len &&
+	    memcmp(got, want, len) == 0;
+
+	free(got);
+	return same;
+}
+
 static struct upl_view
 view_of(const char *gen, uint32_t lo, uint32_t n, uint64_t *ends,
     bool snap, uint32_t si, uint64_t so)
@@ -895,7 +908,7 @@ run_plan(struct replica_client *c, const char *meta, struct upl_buf *buf,
 TEST(store_writes_replica)
 {
 	char meta[512], root[512], path[1024], err[256];
-	size_t l0, l1, len;
+	size_t l0, l1;
 	static const uint32_t c0[] = { 1, 2, 4, 0 }, c1[] = { 2, 0 };
 	uint8_t *w0 = make_wal(500, 4, c0, &l0);
 	uint8_t *w1 = make_wal(501, 2, c1, &l1);
@@ -952,20 +965,12 @@ TEST(store_writes_replica)
 	/* The snapshot object is the local file, byte for byte. */
 	snprintf(path, sizeof(path), "%s/generations/%s/snapshots/"
 	    "00000000.snapshot.lz4", root, G1);
-	uint8_t *obj = unlz4_file(path, &len);
-	ASSERT(obj != NULL);
-	ASSERT_INT_EQ(len, strlen("database image"));
-	ASSERT_MEM_EQ(obj, "database image", len);
-	free(obj);
+	ASSERT(holds(path, "database image", strlen("database image")));
 	/* The segments, and their mtimes in (index, offset) order. */
 	struct stat s1, s2;
 	snprintf(path, sizeof(path), "%s/generations/%s/wal/"
 	    "00000000_00000000.wal.lz4", root, G1);
-	obj = unlz4_file(path, &len);
-	ASSERT(obj != NULL);
-	ASSERT_INT_EQ(len, 32 + FRAME);
-	ASSERT_MEM_EQ(obj, w0, len);
-	free(obj);
+	ASSERT(holds(path, w0, 32 + FRAME));
 	ASSERT_INT_EQ(stat(path, &s1), 0);
 	snprintf(path, sizeof(path), "%s/generations/%s/snapshots/"
 	    "00000000.snapshot.lz4", root, G1);
@@ -975,11 +980,7 @@ TEST(store_writes_replica)
 	    s1.st_mtim.tv_nsec <= s2.st_mtim.tv_nsec));
 	snprintf(path, sizeof(path), "%s/generations/%s/wal/"
 	    "00000000_00001038.wal.lz4", root, G1);
-	obj = unlz4_file(path, &len);
-	ASSERT(obj != NULL);
-	ASSERT_INT_EQ(len, FRAME);
-	ASSERT_MEM_EQ(obj, w0 + 32 + FRAME, len);
-	free(obj);
+	ASSERT(holds(path, w0 + 32 + FRAME, FRAME));
 
 	/* Litestream's start-up rule finds the same position. */
 	ASSERT_INT_EQ(upl_replica_position(c, G1, &found, &created, err,
@@ -1011,18 +1012,10 @@ TEST(store_writes_replica)
 	upl_plan_free(&p);
 	snprintf(path, sizeof(path), "%s/generations/%s/wal/"
 	    "00000000_00002050.wal.lz4", root, G1);
-	obj = unlz4_file(path, &len);
-	ASSERT(obj != NULL);
-	ASSERT_INT_EQ(len, 2 * FRAME);
-	ASSERT_MEM_EQ(obj, w0 + 32 + 2 * FRAME, len);
-	free(obj);
+	ASSERT(holds(path, w0 + 32 + 2 * FRAME, 2 * FRAME));
 	snprintf(path, sizeof(path), "%s/generations/%s/wal/"
 	    "00000001_00000000.wal.lz4", root, G1);
-	obj = unlz4_file(path, &len);
-	ASSERT(obj != NULL);
-	ASSERT_INT_EQ(len, l1);
-	ASSERT_MEM_EQ(obj, w1, len);
-	free(obj);
+	ASSERT(holds(path, w1, l1));
 	free(poison);
 	upl_buf_clear(&buf);
 
@@ -1058,11 +1051,7 @@ TEST(store_writes_replica)
 	lz4frame_writer_free(lz);
 	snprintf(path, sizeof(path), "%s/generations/%s/wal/"
 	    "00000001_00000000.wal.lz4", root, G1);
-	obj = unlz4_file(path, &len);
-	ASSERT(obj != NULL);
-	ASSERT_INT_EQ(len, l1);
-	ASSERT_MEM_EQ(obj, w1, len);
-	free(obj);
+	ASSERT(holds(path, w1, l1));
 	/* A vanished snapshot file too. */
 	struct upl_step gone = { .kind = UPL_STEP_SNAPSHOT, .index = 5,
 		.to = 4152 };
