@@ -182,6 +182,19 @@ dbconn_unpin(struct dbconn *c)
 }
 
 int
+dbconn_hand_over(struct dbconn *c)
+{
+	if (!c->pinned)
+		return -1;
+	int next = 1 - c->cur;
+	if (begin_read(c, next) < 0)
+		return -1;
+	sqlite3_exec(c->pins[c->cur], "ROLLBACK", NULL, NULL, NULL);
+	c->cur = next;
+	return ckpt_vfs_read_lock(c->pins[next]) < 1 ? 1 : 0;
+}
+
+int
 dbconn_advance(struct dbconn *c)
 {
 	if (!c->pinned)

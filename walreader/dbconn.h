@@ -56,6 +56,16 @@ int dbconn_unpin(struct dbconn *c);
  */
 int dbconn_advance(struct dbconn *c);
 
+/*
+ * Moves the pin as dbconn_advance does, onto read lock 0 as well: for a
+ * sealed shadow index whose every frame is in the database file already,
+ * so that the next writer may start the WAL over without any checkpoint
+ * holding writers off. Returns 1 when the new pin is on read lock 0, 0 when
+ * it took a read mark (frames arrived: the WAL goes on), -1 on error (the
+ * old pin stays).
+ */
+int dbconn_hand_over(struct dbconn *c);
+
 /* The pin holds read lock 0 (see ckpt_vfs_read_lock): until it moves, each
  * auto-checkpoint attempt of the application costs it a sort of the WAL
  * index, so the walreader should advance it soon once the WAL has frames. */

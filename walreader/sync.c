@@ -8,9 +8,10 @@
  *     index 0 takes the current WAL, then a snapshot is cut;
  *  4. checkpoint with Litestream's thresholds and a bounded wait (writers
  *     are never blocked for long by a long reader): a PASSIVE pass first,
- *     which writers do not wait for, then RESTART while the WAL fills its
- *     file, TRUNCATE once it no longer does (the -wal shrinks after a
- *     burst);
+ *     which writers do not wait for and which often leaves the WAL ready
+ *     to start over with nothing blocking; else RESTART while the WAL
+ *     fills its file, TRUNCATE once it no longer does (the -wal shrinks
+ *     after a burst);
  *  5. cut a snapshot when an uploader asked for one, or when the WAL
  *     written since the last one outgrows snapshot-wal-bytes and the
  *     database itself (restores stay short: Litestream #266);
@@ -30,6 +31,7 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "sqlitewal.h"
 #include "walindex.h"
 #include "wr.h"
 
@@ -41,6 +43,8 @@
 #define WAIT_HARD_MS 2000
 /* How long the PASSIVE pass before each checkpoint tries for its lock. */
 #define PASSIVE_TRY_NS (50 * 1000000LL)
+/* PASSIVE passes after the first, to find the WAL all checkpointed. */
+#define SOFT_RESTART_TRIES 2
 #define STATUS_EVERY_NS (2 * NS_PER_SEC)
 /* After a checkpoint gave up on a reader, wait this long (doubling to the
  * cap) before trying again, so writers are not made to wait over and over
@@ -208,24 +212,23 @@ static bool
 wal_pages(struct wr *w, uint64_t *frames, uint64_t *room)
 {
 	uint64_t fsz = 24 + (uint64_t)w->conn.page_size;
-	uint8_t salts[8];
+	struct walindex_state wi;
 	struct stat st;
 	char wal[4200];
-	uint32_t mx;
 
 	snprintf(wal, sizeof(wal), "%s-wal", w->db->path);
 	if (stat(wal, &st) < 0 || st.st_size <= 32)
 		return false;
 	*room = ((uint64_t)st.st_size - 32) / fsz;
 	*frames = *room;
-	if (walindex_now(w->conn.shm_fd, &mx, salts) != WALINDEX_OK)
+	if (walindex_now(w->conn.shm_fd, &wi) != WALINDEX_OK)
 		return true;
-	if (w->restart_waiting && memcmp(salts, w->restart_salts, 8) == 0)
-		mx = 0;
+	if (w->restart_waiting && memcmp(wi.salts, w->restart_salts, 8) == 0)
+		wi.mx_frame = 0;
 	else
 		w->restart_waiting = false;
-	if (mx < *room)
-		*frames = mx;
+	if (wi.mx_frame < *room)
+		*frames = wi.mx_frame;
 	return true;
 }
 
@@ -291,8 +294,7 @@ wr_sync_soon(struct wr *w)
 static const char *
 mode_name(int mode)
 {
-	return mode == SQLITE_CHECKPOINT_RESTART ? "RESTART" :
-	    mode == SQLITE_CHECKPOINT_TRUNCATE ? "TRUNCATE" : "PASSIVE";
+	return mode == SQLITE_CHECKPOINT_RESTART ? "RESTART" : "TRUNCATE";
 }
 
 static bool
@@ -308,6 +310,57 @@ backfill_first(struct wr *w)
 	while (dbconn_checkpoint(&w->conn, SQLITE_CHECKPOINT_PASSIVE, 0, &nlog,
 	    &nckpt) == SQLITE_BUSY && wr_now_ns() < until)
 		usleep(200);
+	return true;
+}
+
+/* The WAL now waits for its next writer to start it over (wal_pages). */
+static void
+await_restart(struct wr *w)
+{
+	struct walindex_state wi;
+
+	w->restart_waiting = walindex_now(w->conn.shm_fd, &wi) == WALINDEX_OK;
+	if (w->restart_waiting)
+		memcpy(w->restart_salts, wi.salts, 8);
+}
+
+/* Every frame the WAL has published is in the shadow log and in the
+ * database file. */
+static bool
+wal_all_in(struct wr *w)
+{
+	struct walindex_state wi;
+
+	return w->shadow.size > SQLITEWAL_HDR_SIZE &&
+	    walindex_now(w->conn.shm_fd, &wi) == WALINDEX_OK &&
+	    memcmp(wi.salts, w->shadow.hdr + 16, 8) == 0 &&
+	    wi.mx_frame > 0 && wi.backfilled == wi.mx_frame &&
+	    SQLITEWAL_HDR_SIZE + (uint64_t)wi.mx_frame *
+	    sqlitewal_frame_size(w->conn.page_size) == w->shadow.size;
+}
+
+/*
+ * Lets the next writer start the WAL over with no checkpoint holding
+ * writers off, when PASSIVE could do it all (wal_all_in; a few tries, as a
+ * commit landing in between undoes it). The index is sealed, then the pin
+ * moves on to read lock 0, where it keeps no writer from starting the WAL
+ * over, and no checkpoint can empty the WAL a second time behind it. A
+ * frame that arrives in between gives the new pin a read mark instead: the
+ * WAL goes on, the next copy unseals the index (shadow.h), and the caller's
+ * blocking checkpoint takes over. True once the WAL waits for its next
+ * writer.
+ */
+static bool
+restart_without_lock(struct wr *w)
+{
+	for (int round = 0; !wal_all_in(w); round++) {
+		if (round == SOFT_RESTART_TRIES || !backfill_first(w))
+			return false;
+	}
+	if (shadow_seal(&w->shadow) < 0 || dbconn_hand_over(&w->conn) != 1)
+		return false;
+	w->shadow.pinned_since_seal = true;
+	await_restart(w);
 	return true;
 }
 
@@ -327,6 +380,29 @@ checkpoint_mode(struct wr *w)
 	return SQLITE_CHECKPOINT_TRUNCATE;
 }
 
+/* A checkpoint of mode M, started at T0, left the WAL to start over. */
+static void
+checkpoint_done(struct wr *w, enum ckpt_mode m, int64_t t0)
+{
+	static const char *const names[CKPT_MODES] = {
+		[CKPT_TRUNCATE] = "TRUNCATE", [CKPT_RESTART] = "RESTART",
+		[CKPT_PASSIVE] = "PASSIVE",
+	};
+
+	w->last_ckpt_ns = wr_now_ns();
+	w->ckpt_backoff_ns = 0;
+	w->ckpt_not_before_ns = 0;
+	w->checkpoints[m]++;
+	w->checkpoint_ns[m] += (uint64_t)(w->last_ckpt_ns - t0);
+	/* The database file just changed under the pin: record it now, not
+	 * at the next sync, so a kill in between does not cost a new
+	 * generation at start-up. */
+	shadow_record_mark(&w->shadow);
+	if (m != CKPT_TRUNCATE)
+		await_restart(w);
+	log_debug("checkpoint", KV_S("mode", names[m]));
+}
+
 static void
 checkpoint(struct wr *w, int wait_ms)
 {
@@ -339,6 +415,10 @@ checkpoint(struct wr *w, int wait_ms)
 	if (!backfill_first(w))
 		return;
 	mode = checkpoint_mode(w);
+	if (mode == SQLITE_CHECKPOINT_RESTART && restart_without_lock(w)) {
+		checkpoint_done(w, CKPT_PASSIVE, t0);
+		return;
+	}
 	w->ckpt_locked = false;
 	ckpt_vfs_arm(&hooks);
 	for (;;) {
@@ -353,25 +433,12 @@ checkpoint(struct wr *w, int wait_ms)
 	ckpt_vfs_arm(NULL);
 	if (!w->conn.pinned && dbconn_pin(&w->conn) < 0)
 		fatalx("cannot take the read lock again after a checkpoint");
-	w->last_ckpt_ns = wr_now_ns();
 	if (rc == SQLITE_OK) {
-		w->ckpt_backoff_ns = 0;
-		w->ckpt_not_before_ns = 0;
-		enum ckpt_mode m = mode == SQLITE_CHECKPOINT_RESTART ?
-		    CKPT_RESTART : CKPT_TRUNCATE;
-		w->checkpoints[m]++;
-		w->checkpoint_ns[m] += (uint64_t)(w->last_ckpt_ns - t0);
-		/* The database file just changed under the pin: record it
-		 * now, not at the next sync, so a kill in between does not
-		 * cost a new generation at start-up. */
-		shadow_record_mark(&w->shadow);
-		w->restart_waiting = mode == SQLITE_CHECKPOINT_RESTART &&
-		    walindex_now(w->conn.shm_fd, &(uint32_t){ 0 },
-		    w->restart_salts) == WALINDEX_OK;
-		log_debug("checkpoint", KV_S("mode", mode_name(mode)),
-		    KV_I("wait_ms", wait_ms));
+		checkpoint_done(w, mode == SQLITE_CHECKPOINT_RESTART ?
+		    CKPT_RESTART : CKPT_TRUNCATE, t0);
 		return;
 	}
+	w->last_ckpt_ns = wr_now_ns();
 	if (shadow_unseal(&w->shadow) < 0)
 		fatal("cannot reopen shadow wal after a checkpoint");
 	w->checkpoint_busy++;

@@ -15,6 +15,8 @@
 #define HDR_SIZE 48
 #define WALINDEX_VERSION 3007000u
 #define TRIES 100
+/* WalCkptInfo follows the two header copies; nBackfill is its first field. */
+#define NBACKFILL_OFF (2 * HDR_SIZE)
 
 static uint32_t
 native32(const uint8_t *p)
@@ -72,13 +74,15 @@ walindex_mx_frame(int shm_fd, const uint8_t salts[8], uint32_t *mx_frame)
 }
 
 enum walindex_result
-walindex_now(int shm_fd, uint32_t *mx_frame, uint8_t salts[8])
+walindex_now(int shm_fd, struct walindex_state *st)
 {
-	uint8_t buf[2 * HDR_SIZE];
+	uint8_t buf[2 * HDR_SIZE], nb[4];
 
-	if (read_header(shm_fd, buf) < 0)
+	if (read_header(shm_fd, buf) < 0 ||
+	    io_pread_full(shm_fd, nb, 4, NBACKFILL_OFF) != 4)
 		return WALINDEX_ERROR;
-	*mx_frame = native32(buf + 16);
-	memcpy(salts, buf + 32, 8);
+	st->mx_frame = native32(buf + 16);
+	st->backfilled = native32(nb);
+	memcpy(st->salts, buf + 32, 8);
 	return WALINDEX_OK;
 }

@@ -32,11 +32,18 @@ enum walindex_result {
 enum walindex_result walindex_mx_frame(int shm_fd, const uint8_t salts[8],
     uint32_t *mx_frame);
 
+/* Whatever WAL the index describes now. */
+struct walindex_state {
+	uint32_t mx_frame;      /* frames published */
+	uint32_t backfilled;    /* of them, in the database file (nBackfill) */
+	uint8_t salts[8];
+};
+
 /*
- * Whatever WAL the index describes now: its published frame count and its
- * salts. For sizing decisions only; copying goes by walindex_mx_frame.
+ * Reads ST. For decisions that a later step confirms (sizes, whether a
+ * WAL is all checkpointed); copying goes by walindex_mx_frame. nBackfill
+ * is read without SQLite's checkpoint lock: it may grow meanwhile.
  */
-enum walindex_result walindex_now(int shm_fd, uint32_t *mx_frame,
-    uint8_t salts[8]);
+enum walindex_result walindex_now(int shm_fd, struct walindex_state *st);
 
 #endif

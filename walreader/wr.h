@@ -31,8 +31,9 @@ struct wr_replica {
 	uint64_t offset;
 };
 
-/* The modes of the walreader's checkpoints, counted apart in metrics. */
-enum ckpt_mode { CKPT_TRUNCATE, CKPT_RESTART, CKPT_MODES };
+/* The modes of the walreader's checkpoints, counted apart in metrics.
+ * PASSIVE: the WAL was all checkpointed without a blocking checkpoint. */
+enum ckpt_mode { CKPT_TRUNCATE, CKPT_RESTART, CKPT_PASSIVE, CKPT_MODES };
 
 struct wr {
 	struct cfg *cfg;

@@ -146,10 +146,12 @@ wr_send_status(struct wr *w)
 	    "pid=%ld\nrole=walreader\n"
 	    "generation=%s\nindex=%u\noffset=%llu\nwal_bytes=%llu\n"
 	    "checkpoints_truncate=%llu\ncheckpoints_restart=%llu\n"
+	    "checkpoints_passive=%llu\n"
 	    "checkpoint_busy=%llu\ngenerations=%llu\n"
 	    "sends_dropped=%llu\nreplicas_broken=%llu\nshadow_bytes=%llu\n"
 	    "checkpoint_seconds_truncate=%llu.%03llu\n"
-	    "checkpoint_seconds_restart=%llu.%03llu\nsyncs=%llu\n"
+	    "checkpoint_seconds_restart=%llu.%03llu\n"
+	    "checkpoint_seconds_passive=%llu.%03llu\nsyncs=%llu\n"
 	    "last_sync_unix=%lld.%03lld\n",
 	    (long)getpid(), w->open && w->shadow.gen[0] ? w->shadow.gen : "none",
 	    w->open ? w->shadow.index : 0,
@@ -157,6 +159,7 @@ wr_send_status(struct wr *w)
 	    (unsigned long long)w->wal_bytes_copied,
 	    (unsigned long long)w->checkpoints[CKPT_TRUNCATE],
 	    (unsigned long long)w->checkpoints[CKPT_RESTART],
+	    (unsigned long long)w->checkpoints[CKPT_PASSIVE],
 	    (unsigned long long)w->checkpoint_busy,
 	    (unsigned long long)w->generations,
 	    (unsigned long long)w->sends_dropped,
@@ -164,6 +167,7 @@ wr_send_status(struct wr *w)
 	    (unsigned long long)(w->open ? shadow_bytes(&w->shadow) : 0),
 	    SECS_MS(w->checkpoint_ns[CKPT_TRUNCATE]),
 	    SECS_MS(w->checkpoint_ns[CKPT_RESTART]),
+	    SECS_MS(w->checkpoint_ns[CKPT_PASSIVE]),
 	    (unsigned long long)w->syncs,
 	    (long long)(w->last_sync_wall_ns / NS_PER_SEC),
 	    (long long)(w->last_sync_wall_ns % NS_PER_SEC / 1000000));

@@ -43,7 +43,8 @@ two_children(struct child c[2], const char *db)
 		c[1].fsm.restarts = 3;
 	set_status(&c[0], "pid=10\nrole=walreader\ngeneration=0123456789abcdef\n"
 	    "index=2\noffset=4152\nwal_bytes=8304\ncheckpoints_truncate=5\n"
-	    "checkpoints_restart=7\ncheckpoint_seconds_truncate=0.250\n"
+	    "checkpoints_restart=7\ncheckpoints_passive=2\n"
+	    "checkpoint_seconds_truncate=0.250\n"
 	    "checkpoint_seconds_restart=0.125\nsyncs=oops\n");
 	set_status(&c[1], "pid=11\nrole=uploader\nindex=2\noffset=12x\n"
 	    "lag_seconds=1.500\nuploads=9\nupload_errors=1\ns3_put=7\n"
@@ -75,7 +76,9 @@ TEST(metrics_from_payloads)
 	    "litestream_checkpoint_count{db=\"/data/app.db\",mode=\"TRUNCATE\"}"
 	    " 5\n"
 	    "litestream_checkpoint_count{db=\"/data/app.db\",mode=\"RESTART\"}"
-	    " 7\n") != NULL);
+	    " 7\n"
+	    "litestream_checkpoint_count{db=\"/data/app.db\",mode=\"PASSIVE\"}"
+	    " 2\n") != NULL);
 	ASSERT(strstr(m, "litestream_checkpoint_seconds{db=\"/data/app.db\","
 	    "mode=\"TRUNCATE\"} 0.25\n"
 	    "litestream_checkpoint_seconds{db=\"/data/app.db\","

@@ -22,6 +22,7 @@
 #include "snapshot.h"
 #include "sqlitewal.h"
 #include "test.h"
+#include "walindex.h"
 
 static char dir[256], dbpath[300], meta[300];
 
@@ -283,6 +284,75 @@ TEST(restart_left_for_the_next_writer)
 
 	ASSERT_INT_EQ(replay(base, w.s.gen, 0, 1), 65);
 	ASSERT_INT_EQ(count_rows(dbpath), 65);
+	shadow_close(&w.s);
+	dbconn_close(&w.c);
+	sqlite3_close(app);
+	teardown();
+}
+
+/*
+ * The WAL started over without a checkpoint holding writers off: once a
+ * PASSIVE checkpoint has put every frame (all in the shadow log too) into
+ * the database, the index is sealed and the pin handed over onto read lock
+ * 0; the next writer starts the WAL over and it is the next index. A commit
+ * landing between the seal and the hand-over gives the new pin a read
+ * mark: the WAL goes on, and the index is unsealed and appended to.
+ */
+TEST(restart_without_a_blocking_checkpoint)
+{
+	struct walreader_sim w = { 0 };
+	char reason[SHADOW_REASON_LEN], base[400];
+	struct walindex_state wi;
+	int nlog, nckpt;
+	setup();
+	sqlite3 *app = app_start(base, sizeof(base));
+	ASSERT(app != NULL);
+	ASSERT_INT_EQ(sim_start(&w), 0);
+	ASSERT_INT_EQ(dbconn_pin(&w.c), 0);
+
+	app_insert(app, 30);
+	ASSERT_INT_EQ(dbconn_advance(&w.c), 1);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	ASSERT_INT_EQ(dbconn_checkpoint(&w.c, SQLITE_CHECKPOINT_PASSIVE, 0,
+	    &nlog, &nckpt), SQLITE_OK);
+	ASSERT_INT_EQ(walindex_now(w.c.shm_fd, &wi), WALINDEX_OK);
+	ASSERT(wi.mx_frame > 0);
+	ASSERT_INT_EQ(wi.backfilled, wi.mx_frame);
+	ASSERT_INT_EQ(w.s.size, 32 + (uint64_t)wi.mx_frame *
+	    sqlitewal_frame_size(w.c.page_size));
+	ASSERT_INT_EQ(shadow_seal(&w.s), 0);
+	ASSERT_INT_EQ(dbconn_hand_over(&w.c), 1);	/* read lock 0 */
+	w.s.pinned_since_seal = true;
+
+	app_insert(app, 20);			/* starts the WAL over */
+	ASSERT_INT_EQ(walindex_now(w.c.shm_fd, &wi), WALINDEX_OK);
+	ASSERT(memcmp(wi.salts, w.s.hdr + 16, 8) != 0);
+	if (shadow_copy(&w.s, NULL, NULL, reason) != SHADOW_OK)
+		TEST_FAIL_("the restarted WAL was refused: %s", reason);
+	ASSERT_INT_EQ(w.s.index, 1);
+	ASSERT(!w.s.sealed);
+
+	/* Again, with a commit between the seal and the hand-over. */
+	ASSERT_INT_EQ(dbconn_advance(&w.c), 1);
+	app_insert(app, 10);
+	ASSERT_INT_EQ(dbconn_advance(&w.c), 1);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	ASSERT_INT_EQ(dbconn_checkpoint(&w.c, SQLITE_CHECKPOINT_PASSIVE, 0,
+	    &nlog, &nckpt), SQLITE_OK);
+	ASSERT_INT_EQ(shadow_seal(&w.s), 0);
+	app_insert(app, 5);
+	ASSERT_INT_EQ(dbconn_hand_over(&w.c), 0);	/* a read mark */
+	app_insert(app, 5);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	ASSERT_INT_EQ(w.s.index, 1);			/* unsealed */
+	ASSERT(!w.s.sealed);
+	ASSERT_INT_EQ(walreader_checkpoint(&w, 100), SQLITE_OK);
+	app_insert(app, 3);
+	ASSERT_INT_EQ(shadow_copy(&w.s, NULL, NULL, reason), SHADOW_OK);
+	ASSERT_INT_EQ(w.s.index, 2);
+
+	ASSERT_INT_EQ(replay(base, w.s.gen, 0, 2), 73);
+	ASSERT_INT_EQ(count_rows(dbpath), 73);
 	shadow_close(&w.s);
 	dbconn_close(&w.c);
 	sqlite3_close(app);
@@ -607,6 +677,7 @@ main(void)
 	log_init(LOG_LEVEL_WARN, LOG_FORMAT_TEXT, stderr);
 	RUN(frames_reach_shadow_before_restart);
 	RUN(restart_left_for_the_next_writer);
+	RUN(restart_without_a_blocking_checkpoint);
 	RUN(long_reader_bounds_the_wait);
 	RUN(restart_by_another_process_is_detected);
 	RUN(snapshot_is_consistent_at_the_shadow_position);
