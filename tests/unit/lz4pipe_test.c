@@ -8,48 +8,10 @@
 
 #include "lz4frame.h"
 #include "lz4pipe.h"
+#include "membuf.h"
 #include "test.h"
 
 #define MIB (1024 * 1024)
-
-struct buf {
-	uint8_t *p;
-	size_t len, cap, pos;
-	size_t step;		/* bytes per read, like a socket or a file */
-};
-
-static int
-buf_sink(void *arg, const void *data, size_t len)
-{
-	struct buf *b = arg;
-
-	if (b->len + len > b->cap) {
-		size_t cap = (b->len + len) * 2;
-		uint8_t *p = realloc(b->p, cap);
-		if (p == NULL)
-			return -1;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, len);
-	b->len += len;
-	return 0;
-}
-
-static ssize_t
-buf_source(void *arg, void *out, size_t len)
-{
-	struct buf *b = arg;
-	size_t n = b->len - b->pos;
-
-	if (n > len)
-		n = len;
-	if (b->step && n > b->step)
-		n = b->step;
-	memcpy(out, b->p + b->pos, n);
-	b->pos += n;
-	return (ssize_t)n;
-}
 
 /* Several 4 MiB blocks of compressible, position-dependent bytes. */
 static uint8_t *
@@ -98,7 +60,7 @@ TEST(delivers_every_byte_in_order)
 {
 	size_t n = 13 * MIB + 12345, got, largest;
 	uint8_t *d = make_data(n), *out = malloc(n);
-	struct buf z = { 0 };
+	struct buf z = { .fail_after = -1 };
 	struct lz4frame_reader *lz;
 	struct lz4pipe *p;
 	const void *data;
@@ -126,7 +88,7 @@ TEST(truncated_object_fails_after_what_it_had)
 {
 	size_t n = 9 * MIB, got, largest;
 	uint8_t *d = make_data(n), *out = malloc(n);
-	struct buf z = { 0 };
+	struct buf z = { .fail_after = -1 };
 	struct lz4frame_reader *lz;
 	struct lz4pipe *p;
 
@@ -151,7 +113,7 @@ TEST(bad_content_checksum_fails)
 {
 	size_t n = 5 * MIB, got, largest;
 	uint8_t *d = make_data(n), *out = malloc(n);
-	struct buf z = { 0 };
+	struct buf z = { .fail_after = -1 };
 	struct lz4frame_reader *lz;
 	struct lz4pipe *p;
 
@@ -174,7 +136,7 @@ TEST(stops_with_the_ring_full)
 {
 	size_t n = 40 * MIB;
 	uint8_t *d = make_data(n);
-	struct buf z = { 0 };
+	struct buf z = { .fail_after = -1 };
 	struct lz4frame_reader *lz;
 	struct lz4pipe *p;
 	const void *data;
