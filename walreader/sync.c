@@ -223,6 +223,12 @@ wal_pages(struct wr *w, uint64_t *frames, uint64_t *room)
 	*frames = *room;
 	if (walindex_now(w->conn.shm_fd, &wi) != WALINDEX_OK)
 		return true;
+	if (wi.mx_frame != w->seen_mx_frame ||
+	    memcmp(wi.salts, w->seen_salts, 8) != 0) {
+		w->seen_mx_frame = wi.mx_frame;
+		memcpy(w->seen_salts, wi.salts, 8);
+		w->wal_still_since_ns = wr_now_ns();
+	}
 	if (w->restart_waiting && memcmp(wi.salts, w->restart_salts, 8) == 0)
 		wi.mx_frame = 0;
 	else
@@ -239,12 +245,17 @@ checkpoint_wait_ms(struct wr *w)
 
 	if (!wal_pages(w, &pages, &room))
 		return 0;
-	int64_t since = wr_now_ns() - w->last_ckpt_ns;
-	/* A file left large by a burst, its frames all checkpointed and no
-	 * writer since: TRUNCATE gives the space back. */
+	int64_t now = wr_now_ns();
+	int64_t since = now - w->last_ckpt_ns;
+	/* A file left large by a burst, holding a WAL well below its size
+	 * that has not moved for a monitor-interval: the burst is over and
+	 * TRUNCATE gives the space back (checkpoint_mode picks it), whatever
+	 * the thresholds say of the few frames left. */
+	if (pages * 2 < room && since >= w->db->monitor_interval &&
+	    now - w->wal_still_since_ns >= w->db->monitor_interval)
+		return WAIT_MIN_MS;
 	if (pages == 0)
-		return room > 0 && since >= w->db->monitor_interval ?
-		    WAIT_MIN_MS : 0;
+		return 0;
 	if (pages >= HARD_CHECKPOINT_PAGES)
 		return WAIT_HARD_MS;
 	if (w->db->max_checkpoint_page_count > 0 &&
@@ -259,7 +270,9 @@ checkpoint_wait_ms(struct wr *w)
 		return 0;
 	if (pages >= (uint64_t)w->db->min_checkpoint_page_count)
 		return WAIT_MIN_MS;
-	if (w->db->checkpoint_interval > 0 && pages > 1 &&
+	/* Litestream asks for more than one frame: its own write leaves one
+	 * in every WAL. walship writes none, so one frame is the application's. */
+	if (w->db->checkpoint_interval > 0 &&
 	    since >= w->db->checkpoint_interval)
 		return WAIT_MIN_MS;
 	return 0;

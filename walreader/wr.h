@@ -75,6 +75,11 @@ struct wr {
 	 * these, its frames are all in the database and count for nothing. */
 	bool restart_waiting;
 	uint8_t restart_salts[8];
+	/* The WAL's last seen end (wal-index mxFrame and salts) and since when
+	 * it has not moved: a WAL that stays put is done with its burst. */
+	uint32_t seen_mx_frame;
+	uint8_t seen_salts[8];
+	int64_t wal_still_since_ns;
 
 	/* Figures for status and metrics. */
 	uint64_t wal_bytes_copied;
