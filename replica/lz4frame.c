@@ -1,10 +1,15 @@
 /*
  * lz4frame: LZ4 frames through liblz4's frame API (see lz4frame.h).
  *
- * Writer: input is fed to LZ4F_compressUpdate in chunks of LZ4FRAME_CHUNK
- * bytes. liblz4 keeps the current (up to 4 MiB) block in its context, and
- * our output buffer is sized with LZ4F_compressBound for one chunk, which
- * covers a whole block plus the frame end, so neither grows with input.
+ * Writer: input is gathered into one block of LZ4FRAME_BLOCK bytes (4 MiB,
+ * Litestream's block size), which goes to LZ4F_compressUpdate whole, with
+ * autoFlush, so that it comes out as one block at once. liblz4 would gather
+ * it itself, but into a buffer it allocates and zeroes again at every
+ * frame's start (4 MiB of memset per segment in liblz4 1.9.4): ours stays
+ * for the writer's life and only the part that input reached is ever
+ * touched. Input that starts a block and fills it goes to liblz4 from the
+ * caller's buffer, with no copy. The output buffer is sized with
+ * LZ4F_compressBound for one block, so neither grows with input.
  *
  * Reader: compressed bytes are pulled into a fixed input buffer and handed
  * to LZ4F_decompress, which checks the header checksum, block sizes, block
@@ -24,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LZ4FRAME_CHUNK (64 * 1024)
+#define LZ4FRAME_BLOCK (4 * 1024 * 1024)	/* LZ4F_max4MB */
 #define LZ4FRAME_INBUF (64 * 1024)
 
 struct lz4frame_writer {
@@ -34,6 +39,8 @@ struct lz4frame_writer {
 	void *arg;
 	uint8_t *out;
 	size_t outcap;
+	uint8_t *block;		/* LZ4FRAME_BLOCK bytes, BLEN of them used */
+	size_t blen;
 	bool started;
 	bool finished;
 	int failed;		/* errno of the first failure, 0 if none */
@@ -68,7 +75,8 @@ litestream_prefs(LZ4F_preferences_t *p)
 	p->frameInfo.frameType = LZ4F_frame;
 	p->frameInfo.contentSize = 0;
 	p->compressionLevel = 0;
-	p->autoFlush = 0;
+	/* Every update is a whole block (or the last one): see the top. */
+	p->autoFlush = 1;
 }
 
 struct lz4frame_writer *
@@ -82,11 +90,12 @@ lz4frame_writer_new(int (*sink)(void *arg, const void *buf, size_t len),
 	litestream_prefs(&w->prefs);
 	w->sink = sink;
 	w->arg = arg;
-	w->outcap = LZ4F_compressBound(LZ4FRAME_CHUNK, &w->prefs);
+	w->outcap = LZ4F_compressBound(LZ4FRAME_BLOCK, &w->prefs);
 	if (w->outcap < LZ4F_HEADER_SIZE_MAX)
 		w->outcap = LZ4F_HEADER_SIZE_MAX;
 	if (LZ4F_isError(LZ4F_createCompressionContext(&w->cctx,
-	    LZ4F_VERSION)) || (w->out = malloc(w->outcap)) == NULL) {
+	    LZ4F_VERSION)) || (w->out = malloc(w->outcap)) == NULL ||
+	    (w->block = malloc(LZ4FRAME_BLOCK)) == NULL) {
 		lz4frame_writer_free(w);
 		errno = ENOMEM;
 		return NULL;
@@ -132,6 +141,19 @@ writer_begin(struct lz4frame_writer *w)
 	return writer_emit(w, n);
 }
 
+/* One block of LEN bytes (at most LZ4FRAME_BLOCK) to the sink. */
+static int
+compress_block(struct lz4frame_writer *w, const uint8_t *src, size_t len)
+{
+	size_t n = LZ4F_compressUpdate(w->cctx, w->out, w->outcap, src, len,
+	    NULL);
+	if (LZ4F_isError(n))
+		return writer_fail(w, EIO, "compress", LZ4F_getErrorName(n));
+	if (src == w->block)
+		w->blen = 0;
+	return writer_emit(w, n);
+}
+
 int
 lz4frame_write(struct lz4frame_writer *w, const void *buf, size_t len)
 {
@@ -143,18 +165,25 @@ lz4frame_write(struct lz4frame_writer *w, const void *buf, size_t len)
 	}
 	if (writer_begin(w) < 0)
 		return -1;
+	w->nin += len;
 	while (len > 0) {
-		size_t chunk = len < LZ4FRAME_CHUNK ? len : LZ4FRAME_CHUNK;
-		size_t n = LZ4F_compressUpdate(w->cctx, w->out, w->outcap, p,
-		    chunk, NULL);
-		if (LZ4F_isError(n))
-			return writer_fail(w, EIO, "compress",
-			    LZ4F_getErrorName(n));
-		if (writer_emit(w, n) < 0)
+		if (w->blen == 0 && len >= LZ4FRAME_BLOCK) {
+			if (compress_block(w, p, LZ4FRAME_BLOCK) < 0)
+				return -1;
+			p += LZ4FRAME_BLOCK;
+			len -= LZ4FRAME_BLOCK;
+			continue;
+		}
+		size_t take = LZ4FRAME_BLOCK - w->blen;
+		if (take > len)
+			take = len;
+		memcpy(w->block + w->blen, p, take);
+		w->blen += take;
+		p += take;
+		len -= take;
+		if (w->blen == LZ4FRAME_BLOCK && compress_block(w, w->block,
+		    w->blen) < 0)
 			return -1;
-		w->nin += chunk;
-		p += chunk;
-		len -= chunk;
 	}
 	return 0;
 }
@@ -169,6 +198,8 @@ lz4frame_writer_finish(struct lz4frame_writer *w)
 		return -1;
 	}
 	if (writer_begin(w) < 0)
+		return -1;
+	if (w->blen > 0 && compress_block(w, w->block, w->blen) < 0)
 		return -1;
 	n = LZ4F_compressEnd(w->cctx, w->out, w->outcap, NULL);
 	if (LZ4F_isError(n))
@@ -188,6 +219,7 @@ lz4frame_writer_reset(struct lz4frame_writer *w,
 	w->started = false;
 	w->finished = false;
 	w->failed = 0;
+	w->blen = 0;
 	w->nin = w->nout = 0;
 	w->err[0] = '\0';
 }
@@ -216,6 +248,7 @@ lz4frame_writer_free(struct lz4frame_writer *w)
 	if (w->cctx)
 		LZ4F_freeCompressionContext(w->cctx);
 	free(w->out);
+	free(w->block);
 	free(w);
 }
 
