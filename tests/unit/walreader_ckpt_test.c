@@ -238,6 +238,114 @@ TEST(frames_reach_shadow_before_restart)
 	teardown();
 }
 
+/* What shadow_copy hands its callback: checked against the shadow file. */
+struct appended {
+	uint8_t *p;
+	size_t len;
+	int calls, without_bytes;
+	uint32_t frames;
+};
+
+static void
+on_append(void *arg, uint32_t index, uint64_t off, const uint8_t *buf,
+    size_t len, uint32_t nframes)
+{
+	struct appended *a = arg;
+	(void)index;
+	a->calls++;
+	a->frames += nframes;
+	if (off != a->len)
+		abort(); /* not contiguous: the test fails on the sizes below */
+	uint8_t *p = realloc(a->p, a->len + len);
+	if (p == NULL)
+		abort();
+	a->p = p;
+	if (buf != NULL)
+		memcpy(a->p + a->len, buf, len);
+	else
+		a->without_bytes++;
+	a->len += len;
+}
+
+/* The shadow of the current index equals the WAL up to its last commit. */
+static void
+assert_shadow_is_wal(struct walreader_sim *w, const struct appended *a)
+{
+	char walpath[320], shadow[600];
+	struct stat st;
+	snprintf(walpath, sizeof(walpath), "%s-wal", dbpath);
+	shadow_wal_path(meta, w->s.gen, w->s.index, shadow, sizeof(shadow));
+	ASSERT_INT_EQ(stat(shadow, &st), 0);
+	ASSERT_INT_EQ(st.st_size, w->s.size);
+	ASSERT_INT_EQ(a->len, w->s.size);
+	uint8_t *x = malloc(w->s.size), *y = malloc(w->s.size);
+	int fx = open(walpath, O_RDONLY), fy = open(shadow, O_RDONLY);
+	ASSERT(x != NULL && y != NULL && fx >= 0 && fy >= 0);
+	ASSERT_INT_EQ(pread(fx, x, w->s.size, 0), w->s.size);
+	ASSERT_INT_EQ(pread(fy, y, w->s.size, 0), w->s.size);
+	ASSERT_MEM_EQ(x, y, w->s.size);
+	if (a->without_bytes == 0)
+		ASSERT_MEM_EQ(a->p, y, w->s.size);
+	close(fx);
+	close(fy);
+	free(x);
+	free(y);
+}
+
+/*
+ * A WAL grown a little since the last copy is handed to the uploaders with
+ * its bytes, one grown by more than the copy buffer without (they read the
+ * shadow): the shadow is the WAL up to its last commit either way, and
+ * frames past it (a torn tail here) are never taken.
+ */
+TEST(small_and_large_growth_copy_alike)
+{
+	struct walreader_sim w = { 0 };
+	struct appended a = { 0 };
+	char reason[SHADOW_REASON_LEN], base[400], walpath[320];
+	setup();
+	sqlite3 *app = app_start(base, sizeof(base));
+	ASSERT(app != NULL);
+	ASSERT_INT_EQ(sim_start(&w), 0);
+	ASSERT_INT_EQ(dbconn_pin(&w.c), 0);
+
+	app_insert(app, 10);	/* the header and a few frames */
+	ASSERT_INT_EQ(shadow_copy(&w.s, on_append, &a, reason), SHADOW_OK);
+	ASSERT_INT_EQ(a.calls, 1);
+	ASSERT_INT_EQ(a.without_bytes, 0);
+	assert_shadow_is_wal(&w, &a);
+	app_insert(app, 6000);	/* about 2 MB */
+	ASSERT_INT_EQ(shadow_copy(&w.s, on_append, &a, reason), SHADOW_OK);
+	ASSERT_INT_EQ(a.calls, 2);
+	ASSERT_INT_EQ(a.without_bytes, 1);
+	app_insert(app, 3);
+	app_insert(app, 4);	/* two commits, one copy */
+	ASSERT_INT_EQ(shadow_copy(&w.s, on_append, &a, reason), SHADOW_OK);
+	ASSERT_INT_EQ(a.calls, 3);
+	assert_shadow_is_wal(&w, &a);
+	ASSERT_INT_EQ(a.frames, (w.s.size - 32) / (24 + w.s.page_size));
+
+	/* Without the wal-index's limit: the first frame again (its
+	 * checksum does not follow the chain) and part of the next. */
+	uint64_t before = w.s.size;
+	size_t tail = 24 + w.s.page_size + 1000;
+	w.s.shm_fd = -1;
+	snprintf(walpath, sizeof(walpath), "%s-wal", dbpath);
+	int fd = open(walpath, O_WRONLY | O_APPEND);
+	ASSERT(fd >= 0);
+	ASSERT_INT_EQ(write(fd, a.p + 32, tail), tail);
+	close(fd);
+	ASSERT_INT_EQ(shadow_copy(&w.s, on_append, &a, reason), SHADOW_OK);
+	ASSERT_INT_EQ(w.s.size, before);
+	ASSERT_INT_EQ(a.calls, 3);
+
+	free(a.p);
+	shadow_close(&w.s);
+	dbconn_close(&w.c);
+	sqlite3_close(app);
+	teardown();
+}
+
 /*
  * A RESTART checkpoint leaves the WAL's header and frames in place for the
  * next writer to start over. Until it does, the sealed index stays sealed
@@ -676,6 +784,7 @@ main(void)
 {
 	log_init(LOG_LEVEL_WARN, LOG_FORMAT_TEXT, stderr);
 	RUN(frames_reach_shadow_before_restart);
+	RUN(small_and_large_growth_copy_alike);
 	RUN(restart_left_for_the_next_writer);
 	RUN(restart_without_a_blocking_checkpoint);
 	RUN(long_reader_bounds_the_wait);
