@@ -229,7 +229,8 @@ wal_pages(struct wr *w, uint64_t *frames, uint64_t *room)
 		memcpy(w->seen_salts, wi.salts, 8);
 		w->wal_still_since_ns = wr_now_ns();
 	}
-	if (w->restart_waiting && memcmp(wi.salts, w->restart_salts, 8) == 0)
+	if (w->restart_waiting && memcmp(wi.salts, w->restart_salts, 8) == 0 &&
+	    wi.mx_frame == w->restart_mx_frame)
 		wi.mx_frame = 0;
 	else
 		w->restart_waiting = false;
@@ -333,8 +334,10 @@ await_restart(struct wr *w)
 	struct walindex_state wi;
 
 	w->restart_waiting = walindex_now(w->conn.shm_fd, &wi) == WALINDEX_OK;
-	if (w->restart_waiting)
+	if (w->restart_waiting) {
 		memcpy(w->restart_salts, wi.salts, 8);
+		w->restart_mx_frame = wi.mx_frame;
+	}
 }
 
 /* Every frame the WAL has published is in the shadow log and in the

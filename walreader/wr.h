@@ -75,6 +75,9 @@ struct wr {
 	 * these, its frames are all in the database and count for nothing. */
 	bool restart_waiting;
 	uint8_t restart_salts[8];
+	uint32_t restart_mx_frame; /* its end then: a writer that could not
+				      start over (another reader's mark)
+				      appends to it instead */
 	/* The WAL's last seen end (wal-index mxFrame and salts) and since when
 	 * it has not moved: a WAL that stays put is done with its burst. */
 	uint32_t seen_mx_frame;
