@@ -305,3 +305,31 @@ check_points_restore() {
 	done <"$out"
 	echo "$n"
 }
+
+# start_checkpointing MONITOR MIN MAX: walship on a new database $DB
+# (table t(id, v)) with one directory replica $T/replica, debug logging
+# (the checkpoints' modes are in $T/walship.log), the given
+# monitor-interval and checkpoint thresholds and checkpoint-interval far
+# off; returns once the first snapshot is on the replica.
+start_checkpointing() {
+	DB="$T/app.db"
+	sqlite3 "$DB" 'PRAGMA journal_mode=wal; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);' >/dev/null
+	cat >"$T/w.yml" <<YML
+user: root
+logging:
+  level: debug
+dbs:
+  - path: $DB
+    monitor-interval: $1
+    min-checkpoint-page-count: $2
+    max-checkpoint-page-count: $3
+    checkpoint-interval: 1h
+    replicas:
+      - type: file
+        path: $T/replica
+        sync-interval: 200ms
+YML
+	spawn walship "$WALSHIP" replicate -config "$T/w.yml"
+	wait_for 20 bash -c "ls $T/replica/generations/*/snapshots/*.lz4 >/dev/null 2>&1" ||
+		fail "no snapshot: $(tail -5 "$T/walship.log")"
+}

@@ -10,26 +10,7 @@
 # Throughout, the replica stays restorable to the database's content.
 . "$(dirname "$0")/lib.sh"
 
-DB="$T/app.db"
-sqlite3 "$DB" 'PRAGMA journal_mode=wal; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);' >/dev/null
-cat >"$T/w.yml" <<YML
-user: root
-logging:
-  level: debug
-dbs:
-  - path: $DB
-    monitor-interval: 1s
-    min-checkpoint-page-count: 1000
-    max-checkpoint-page-count: 4000
-    checkpoint-interval: 1h
-    replicas:
-      - type: file
-        path: $T/replica
-        sync-interval: 200ms
-YML
-spawn walship "$WALSHIP" replicate -config "$T/w.yml"
-wait_for 20 bash -c "ls $T/replica/generations/*/snapshots/*.lz4 >/dev/null 2>&1" ||
-	fail "no snapshot: $(tail -5 "$T/walship.log")"
+start_checkpointing 1s 1000 4000
 
 log "a burst of up to 80 MB, then one small commit"
 # The burst goes on until the walreader has started the WAL over (a RESTART,

@@ -8,26 +8,7 @@
 # keep coming.
 . "$(dirname "$0")/lib.sh"
 
-DB="$T/app.db"
-sqlite3 "$DB" 'PRAGMA journal_mode=wal; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);' >/dev/null
-cat >"$T/w.yml" <<YML
-user: root
-logging:
-  level: debug
-dbs:
-  - path: $DB
-    monitor-interval: 100ms
-    min-checkpoint-page-count: 100
-    max-checkpoint-page-count: 400
-    checkpoint-interval: 1h
-    replicas:
-      - type: file
-        path: $T/replica
-        sync-interval: 200ms
-YML
-spawn walship "$WALSHIP" replicate -config "$T/w.yml"
-wait_for 20 bash -c "ls $T/replica/generations/*/snapshots/*.lz4 >/dev/null 2>&1" ||
-	fail "no snapshot: $(tail -5 "$T/walship.log")"
+start_checkpointing 100ms 100 400
 
 log "a reader holds a mark in the WAL across the walreader's hand-over"
 python3 - "$DB" "$T/walship.log" >"$T/py.out" <<'PY'
