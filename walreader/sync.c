@@ -206,7 +206,8 @@ hook_write_unlocked(void *arg)
  * deal with, and those its file has room for. After a RESTART the file
  * keeps its size while the WAL starts over from its first frame, so the
  * thresholds count frames (the wal-index's mxFrame), not the file. False
- * if there is no WAL file to speak of.
+ * if there is no WAL file to speak of. Also notes when the WAL's end last
+ * moved (wal_still_since_ns), for checkpoint_wait_ms's idle rule.
  */
 static bool
 wal_pages(struct wr *w, uint64_t *frames, uint64_t *room)
