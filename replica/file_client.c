@@ -495,13 +495,19 @@ fc_create(struct replica_client *c, const struct replica_obj *o, char *err,
 		return NULL;
 	}
 	snprintf(fw->tmp, sizeof(fw->tmp), "%s.tmp", fw->path);
-	slash = strrchr(fw->path, '/');
-	*slash = '\0';
-	e = mkdir_p(fc, fw->path);
-	*slash = '/';
-	if (e == 0)
-		fw->fd = open(fw->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-		    O_NOFOLLOW, fc->file_mode);
+	/* The directory is there but for an object's first in its folder:
+	 * walk the path only then, not for every segment. */
+	fw->fd = open(fw->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, fc->file_mode);
+	if (fw->fd < 0 && errno == ENOENT) {
+		slash = strrchr(fw->path, '/');
+		*slash = '\0';
+		e = mkdir_p(fc, fw->path);
+		*slash = '/';
+		if (e == 0)
+			fw->fd = open(fw->tmp, O_WRONLY | O_CREAT | O_TRUNC |
+			    O_CLOEXEC | O_NOFOLLOW, fc->file_mode);
+	}
 	if (fw->fd < 0) {
 		e = errno;
 		msg(err, errlen, "create %s: %s", fw->path, strerror(e));
