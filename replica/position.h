@@ -37,8 +37,9 @@ int position_path(char *buf, size_t len, const char *meta, const char *name);
 
 /* Reads PATH: 0, or -1 with errno ENOENT (none) or EINVAL (corrupt). */
 int position_load(const char *path, struct position *p);
-/* Writes PATH.tmp, fsyncs, renames, fsyncs the directory (made if
- * missing, with DIR_MODE). 0, or -1 with errno. */
+/* Overwrites PATH in place and fdatasyncs it; the first time (or over a
+ * file of another size) writes PATH.tmp, fsyncs, renames and fsyncs the
+ * directory (made if missing, with DIR_MODE). 0, or -1 with errno. */
 int position_save(const char *path, const struct position *p,
     mode_t file_mode, mode_t dir_mode);
 

@@ -300,13 +300,37 @@ TEST(pos_round_trip)
 	ASSERT_INT_EQ(q.index, 7);
 	ASSERT_INT_EQ(q.offset, 8272);
 	ASSERT(q.snapshot);
+	/* Made whole once, as a fixed-size record... */
+	struct stat st1, st2;
+	ASSERT_INT_EQ(stat(path, &st1), 0);
+	ASSERT_INT_EQ((int)st1.st_size, 128);
+	char tmp[1100];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	ASSERT(access(tmp, F_OK) < 0); /* renamed away */
+	/* ...then updated in place: the same file, the same size. */
 	p.offset = 12392;
 	ASSERT_INT_EQ(position_save(path, &p, 0600, 0700), 0);
 	ASSERT_INT_EQ(position_load(path, &q), 0);
 	ASSERT_INT_EQ(q.offset, 12392);
-	char tmp[1100];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	ASSERT(access(tmp, F_OK) < 0); /* renamed away */
+	ASSERT_INT_EQ(stat(path, &st2), 0);
+	ASSERT(st2.st_ino == st1.st_ino);
+	ASSERT_INT_EQ((int)st2.st_size, 128);
+	ASSERT(access(tmp, F_OK) < 0);
+
+	/* An unpadded file (an older release's) still reads, and the next
+	 * save replaces it whole with a record. */
+	int n2 = position_encode(&p, buf, sizeof(buf));
+	write_file(path, buf, (size_t)n2);
+	ASSERT_INT_EQ(position_load(path, &q), 0);
+	ASSERT_INT_EQ(q.offset, 12392);
+	p.offset = 16512;
+	ASSERT_INT_EQ(position_save(path, &p, 0600, 0700), 0);
+	ASSERT_INT_EQ(stat(path, &st2), 0);
+	ASSERT_INT_EQ((int)st2.st_size, 128);
+	ASSERT_INT_EQ(position_load(path, &q), 0);
+	ASSERT_INT_EQ(q.offset, 16512);
+	p.offset = 12392;
+	ASSERT_INT_EQ(position_save(path, &p, 0600, 0700), 0);
 
 	/* Only a valid generation is ever written. */
 	p = pos_of("nothex", 1, 1, true);
@@ -390,6 +414,11 @@ TEST(pos_corrupt)
 	memcpy(b3, buf, (size_t)n);
 	memcpy(b3 + n, "x\n", 2);
 	ASSERT_INT_EQ(position_decode(b3, (size_t)n + 2, &q), -1);
+	/* Newline padding is the record's; anything after it is not. */
+	memcpy(b3 + n, "\n\n\n", 3);
+	ASSERT_INT_EQ(position_decode(b3, (size_t)n + 3, &q), 0);
+	memcpy(b3 + n, "\n\nx", 3);
+	ASSERT_INT_EQ(position_decode(b3, (size_t)n + 3, &q), -1);
 
 	/* A corrupt file on disk reads as EINVAL, an oversized one too. */
 	fresh_dir("poscorrupt", dir, sizeof(dir));
