@@ -417,60 +417,99 @@ shadow_unseal(struct shadow *s)
 }
 
 /*
- * Verifies the WAL's frames from OFF on (continuing from checksum CK).
- * Returns the end of the last commit frame (OFF when none) with its checksum
- * in CK and the number of frames up to there in *NFRAMES.
+ * Copies the WAL's committed frames from FROM on (continuing from checksum
+ * CK, no frame past LIMIT) into the shadow and fsyncs it, reading each byte
+ * once: frames are verified in the buffer they were read into and written
+ * up to the last commit seen; the frames after it move to the front of the
+ * buffer and wait for their commit. Only a transaction larger than the
+ * buffer is written before its commit, and cut off again if none follows.
+ * WITH_HEADER: the index is empty, the WAL header goes first. When all of
+ * it fitted in the buffer, CB gets it as one batch.
+ *
+ * Returns the end of the last commit frame (FROM when none) with its
+ * checksum in CK, or -1.
  */
 static int64_t
-scan_frames(struct shadow *s, int wal, uint64_t off, uint64_t limit,
-    uint32_t ck[2], uint32_t *nframes)
+copy_committed(struct shadow *s, int wal, uint64_t from, uint64_t limit,
+    bool with_header, uint32_t ck[2], shadow_append_cb cb, void *arg)
 {
 	struct sqlitewal_hdr h;
 	struct sqlitewal_verifier v;
-
-	hdr_parse(s->hdr, &h);
-	sqlitewal_verifier_resume(&v, &h, off, ck[0], ck[1]);
-	if (sqlitewal_verify_fd_upto(&v, wal, limit) < 0)
-		return -1;
-	*nframes = (uint32_t)((v.commit_end - off) /
-	    sqlitewal_frame_size(s->page_size));
-	ck[0] = v.commit_ck[0];
-	ck[1] = v.commit_ck[1];
-	return (int64_t)v.commit_end;
-}
-
-/* Copies WAL bytes [from, to) into the shadow and fsyncs it. */
-static int
-copy_range(struct shadow *s, int wal, uint64_t from, uint64_t to,
-    bool with_header, uint32_t nframes, shadow_append_cb cb, void *arg)
-{
-	uint8_t *buf = malloc(COPY_BUF);
-	uint64_t start = with_header ? 0 : from;
-	bool whole = to - start <= COPY_BUF;
+	size_t fsz = sqlitewal_frame_size(s->page_size);
+	size_t hdr = with_header ? WAL_HDR : 0;
+	size_t cap = (COPY_BUF / fsz ? COPY_BUF / fsz : 1) * fsz;
+	uint8_t *buf = malloc(hdr + cap), *frames = buf + hdr;
+	uint64_t base = from;	/* WAL offset of frames[0]; the shadow has
+				 * been written up to it */
+	size_t len = 0;		/* verified bytes at frames[0] */
+	bool whole = true;	/* buf holds all that was read */
+	uint64_t end = from;
 
 	if (buf == NULL)
 		return -1;
-	if (with_header && io_pwrite_full(s->fd, s->hdr, WAL_HDR, 0) < 0)
-		goto fail;
-	if (whole && with_header)
+	hdr_parse(s->hdr, &h);
+	sqlitewal_verifier_resume(&v, &h, from, ck[0], ck[1]);
+	if (with_header)
 		memcpy(buf, s->hdr, WAL_HDR);
-	for (uint64_t off = from; off < to;) {
-		size_t n = to - off < COPY_BUF ? (size_t)(to - off) : COPY_BUF;
-		uint8_t *dst = whole ? buf + (off - start) : buf;
-		if (io_pread_full(wal, dst, n, (off_t)off) != (ssize_t)n) {
-			errno = EIO;
-			goto fail;
+	while (base + len + fsz <= limit) {
+		if (len + fsz > cap) {
+			/* Full: write what is committed, keep the rest; a
+			 * buffer without a commit is written whole. */
+			uint64_t to = v.commit_end > base ? v.commit_end :
+			    base + len;
+			if ((base == from && with_header &&
+			    io_pwrite_full(s->fd, buf, WAL_HDR, 0) < 0) ||
+			    io_pwrite_full(s->fd, frames, (size_t)(to - base),
+			    (off_t)base) < 0)
+				goto fail;
+			len -= (size_t)(to - base);
+			memmove(frames, frames + (to - base), len);
+			base = to;
+			whole = false;
+			continue;
 		}
-		if (io_pwrite_full(s->fd, dst, n, (off_t)off) < 0)
+		uint64_t off = base + len;
+		uint64_t room = (limit - off) / fsz;
+		size_t fit = (cap - len) / fsz;
+		size_t want = (room < fit ? (size_t)room : fit) * fsz;
+		ssize_t got = io_pread_full(wal, frames + len, want, (off_t)off);
+		if (got < 0)
 			goto fail;
-		off += n;
+		size_t done = sqlitewal_verify_buf(&v, frames + len,
+		    (size_t)got);
+		len += done;
+		if (done < want)
+			break; /* a bad frame, or the end of the file */
+	}
+	end = v.commit_end;
+	if (end > base) {
+		if ((base == from && with_header &&
+		    io_pwrite_full(s->fd, buf, WAL_HDR, 0) < 0) ||
+		    io_pwrite_full(s->fd, frames, (size_t)(end - base),
+		    (off_t)base) < 0)
+			goto fail;
+	} else if (end < base) {
+		/* A big transaction's frames went out without their commit:
+		 * the shadow ends at the last commit, as before. */
+		uint64_t keep = end > from ? end : (with_header ? 0 : from);
+		if (ftruncate(s->fd, (off_t)keep) < 0)
+			goto fail;
+	}
+	if (end == from && base == from) {
+		free(buf);
+		return (int64_t)from; /* nothing new was committed */
 	}
 	if (fsync(s->fd) < 0)
 		goto fail; /* after an fsync error the data is gone: caller dies */
-	if (cb)
-		cb(arg, s->index, start, whole ? buf : NULL, to - start, nframes);
+	if (end > from && cb) {
+		uint64_t start = with_header ? 0 : from;
+		uint32_t n = (uint32_t)((end - from) / fsz);
+		cb(arg, s->index, start, whole ? buf : NULL, end - start, n);
+	}
+	ck[0] = v.commit_ck[0];
+	ck[1] = v.commit_ck[1];
 	free(buf);
-	return 0;
+	return (int64_t)end;
 fail:
 	free(buf);
 	return -1;
@@ -700,20 +739,15 @@ shadow_copy(struct shadow *s, shadow_append_cb cb, void *arg,
 	}
 	uint64_t from = adopt ? WAL_HDR : s->size;
 	uint64_t limit = published_end(s, wh, from);
-	uint32_t ck[2] = { s->ck[0], s->ck[1] }, nframes;
-	int64_t end = scan_frames(s, wal, from, limit, ck, &nframes);
+	uint32_t ck[2] = { s->ck[0], s->ck[1] };
+	int64_t end = copy_committed(s, wal, from, limit, adopt, ck, cb, arg);
 	if (end < 0) {
 		rc = SHADOW_ERROR;
 	} else if ((uint64_t)end > from) {
-		if (copy_range(s, wal, from, (uint64_t)end, adopt, nframes, cb,
-		    arg) < 0) {
-			rc = SHADOW_ERROR;
-		} else {
-			s->size = (uint64_t)end;
-			s->ck[0] = ck[0];
-			s->ck[1] = ck[1];
-			s->sealed = false;
-		}
+		s->size = (uint64_t)end;
+		s->ck[0] = ck[0];
+		s->ck[1] = ck[1];
+		s->sealed = false;
 	}
 out:
 	if (rc == SHADOW_ERROR)

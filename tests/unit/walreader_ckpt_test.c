@@ -347,6 +347,65 @@ TEST(small_and_large_growth_copy_alike)
 }
 
 /*
+ * A transaction larger than the copy buffer, spilled into the WAL before
+ * its commit (a small page cache), and read without the wal-index's limit:
+ * its frames are valid but not committed, so the shadow must not keep them
+ * although they went out before their commit could be seen. Once it
+ * commits, the shadow is the WAL again.
+ */
+TEST(big_transaction_waits_for_its_commit)
+{
+	struct walreader_sim w = { 0 };
+	struct appended a = { 0 };
+	char reason[SHADOW_REASON_LEN], base[400], walpath[320], shadow[600];
+	struct stat st;
+	setup();
+	snprintf(walpath, sizeof(walpath), "%s-wal", dbpath);
+	sqlite3 *app = app_start(base, sizeof(base));
+	ASSERT(app != NULL);
+	ASSERT_INT_EQ(sim_start(&w), 0);
+	ASSERT_INT_EQ(dbconn_pin(&w.c), 0);
+
+	app_insert(app, 10);
+	ASSERT_INT_EQ(shadow_copy(&w.s, on_append, &a, reason), SHADOW_OK);
+	uint64_t before = w.s.size;
+	ASSERT_INT_EQ(sqlite3_exec(app, "PRAGMA cache_size=20", NULL, NULL,
+	    NULL), SQLITE_OK);
+	ASSERT_INT_EQ(sqlite3_exec(app, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	for (int i = 0; i < 12000; i++)	/* about 4 MB */
+		ASSERT_INT_EQ(sqlite3_exec(app, "INSERT INTO t(v) VALUES "
+		    "(randomblob(300))", NULL, NULL, NULL), SQLITE_OK);
+	ASSERT_INT_EQ(stat(walpath, &st), 0);
+	ASSERT((uint64_t)st.st_size > before + 2 * 1024 * 1024); /* spilled */
+
+	int shm = w.s.shm_fd;
+	w.s.shm_fd = -1;
+	ASSERT_INT_EQ(shadow_copy(&w.s, on_append, &a, reason), SHADOW_OK);
+	ASSERT_INT_EQ(w.s.size, before);
+	ASSERT_INT_EQ(a.calls, 1);
+	shadow_wal_path(meta, w.s.gen, w.s.index, shadow, sizeof(shadow));
+	ASSERT_INT_EQ(stat(shadow, &st), 0);
+	ASSERT_INT_EQ(st.st_size, before);	/* cut off again */
+	assert_shadow_is_wal(&w, &a);
+
+	ASSERT_INT_EQ(sqlite3_exec(app, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	w.s.shm_fd = shm;
+	ASSERT_INT_EQ(shadow_copy(&w.s, on_append, &a, reason), SHADOW_OK);
+	ASSERT(w.s.size > before + 2 * 1024 * 1024);
+	ASSERT_INT_EQ(a.calls, 2);
+	ASSERT_INT_EQ(a.without_bytes, 1);
+	assert_shadow_is_wal(&w, &a);
+	ASSERT_INT_EQ(a.frames, (w.s.size - 32) / (24 + w.s.page_size));
+
+	free(a.p);
+	shadow_close(&w.s);
+	dbconn_close(&w.c);
+	sqlite3_close(app);
+	teardown();
+}
+
+/*
  * A RESTART checkpoint leaves the WAL's header and frames in place for the
  * next writer to start over. Until it does, the sealed index stays sealed
  * (the WAL holds nothing past it); the writer's new WAL is then the next
@@ -785,6 +844,7 @@ main(void)
 	log_init(LOG_LEVEL_WARN, LOG_FORMAT_TEXT, stderr);
 	RUN(frames_reach_shadow_before_restart);
 	RUN(small_and_large_growth_copy_alike);
+	RUN(big_transaction_waits_for_its_commit);
 	RUN(restart_left_for_the_next_writer);
 	RUN(restart_without_a_blocking_checkpoint);
 	RUN(long_reader_bounds_the_wait);
