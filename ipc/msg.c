@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -250,6 +251,8 @@ known_flags(enum msg_type type)
 		return MSG_F_READY;
 	case MSG_SNAPSHOT:
 		return MSG_F_ALL_REPLICAS;
+	case MSG_FRAMES:
+		return MSG_F_IN_SHADOW;
 	default:
 		return 0;
 	}
@@ -258,14 +261,22 @@ known_flags(enum msg_type type)
 static int
 check_frames(const struct msg *m, char *err, size_t errlen)
 {
-	uint64_t frame_len, hdr_len, want;
+	uint64_t frame_len, hdr_len, want, len;
+	bool in_shadow = (m->flags & MSG_F_IN_SHADOW) != 0;
 
 	if (m->page_size < 512 || m->page_size > 65536 ||
 	    (m->page_size & (m->page_size - 1)) != 0)
 		return fail(err, errlen, "frames: bad page_size %" PRIu32,
 		    m->page_size);
-	if (m->payload_len == 0)
-		return fail(err, errlen, "frames: empty payload");
+	if (in_shadow && m->payload_len != 0)
+		return fail(err, errlen, "frames: payload_len %" PRIu32
+		    " with the in-shadow flag (want 0)", m->payload_len);
+	/* The batch's length: the payload's, or value for one left in the
+	 * shadow log. */
+	len = in_shadow ? m->value : m->payload_len;
+	if (len == 0)
+		return fail(err, errlen, in_shadow ? "frames: empty batch" :
+		    "frames: empty payload");
 	if (m->frame_count == 0)
 		return fail(err, errlen, "frames: frame_count 0");
 	frame_len = WAL_FRAME_HDR_LEN + (uint64_t)m->page_size;
@@ -277,15 +288,15 @@ check_frames(const struct msg *m, char *err, size_t errlen)
 	/* Cannot overflow: frame_count < 2^32, frame_len <= 65560. */
 	hdr_len = m->offset == 0 ? WAL_HDR_LEN : 0;
 	want = hdr_len + (uint64_t)m->frame_count * frame_len;
-	if (want != m->payload_len)
+	if (want != len)
 		return fail(err, errlen,
-		    "frames: payload_len %" PRIu32 " != %" PRIu64 " for %" PRIu32
+		    "frames: %s %" PRIu64 " != %" PRIu64 " for %" PRIu32
 		    " frames of page_size %" PRIu32 " at offset %" PRIu64,
-		    m->payload_len, want, m->frame_count, m->page_size,
-		    m->offset);
-	if (m->offset > UINT64_MAX - m->payload_len)
+		    in_shadow ? "length" : "payload_len", len, want,
+		    m->frame_count, m->page_size, m->offset);
+	if (m->offset > UINT64_MAX - len)
 		return fail(err, errlen, "frames: offset %" PRIu64
-		    " + payload_len overflows", m->offset);
+		    " + length overflows", m->offset);
 	return 0;
 }
 

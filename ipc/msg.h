@@ -39,7 +39,12 @@
  *                Checked: page_size a power of two in 512..65536,
  *                frame_count >= 1, payload_len == (offset==0 ? 32 : 0) +
  *                frame_count * (24 + page_size), offset 0 or
- *                32 + k * (24 + page_size). No flags.
+ *                32 + k * (24 + page_size).
+ *                flags MSG_F_IN_SHADOW: the batch was too big for one
+ *                message and is in the shadow log only (durable, like every
+ *                batch): no payload, value = its length, which obeys the
+ *                rules above in payload_len's place. It tells the uploader
+ *                to upload now rather than at its next sync-interval tick.
  *  MSG_SNAPSHOT  walreader -> uploader: a snapshot of (generation, index) is
  *                ready in the meta directory; offset = the shadow position it
  *                holds (the image equals the database at (index, offset)).
@@ -71,7 +76,7 @@
 #include <stdint.h>
 
 #define MSG_MAGIC 0x57534850u /* "PHSW" on the wire: walship */
-#define MSG_VERSION 2
+#define MSG_VERSION 3
 #define MSG_HDR_LEN 64
 /* Batches are capped well below nanomsg's receive limit, which the sockets
  * set explicitly to MSG_HDR_LEN + MSG_MAX_PAYLOAD. */
@@ -91,6 +96,7 @@ enum msg_type {
 #define MSG_F_WANT_SNAPSHOT 0x1u
 #define MSG_F_READY 0x2u
 #define MSG_F_ALL_REPLICAS 0x4u
+#define MSG_F_IN_SHADOW 0x8u
 
 struct msg {
 	enum msg_type type;

@@ -513,6 +513,7 @@ void
 upl_on_msg(struct upl *u, const struct msg *m)
 {
 	char gen[UPL_GEN_SIZE];
+	uint64_t len;
 
 	if (m->db_id != u->db_id) {
 		log_warn("message for another database dropped",
@@ -523,12 +524,14 @@ upl_on_msg(struct upl *u, const struct msg *m)
 	switch (m->type) {
 	case MSG_FRAMES:
 		/* Already on the replica: nothing to keep. */
+		len = m->flags & MSG_F_IN_SHADOW ? m->value : m->payload_len;
 		if (strcmp(gen, u->pos.gen) == 0 && upl_pos_cmp(m->index,
-		    m->offset + m->payload_len, u->pos.index,
-		    u->pos.offset) <= 0)
+		    m->offset + len, u->pos.index, u->pos.offset) <= 0)
 			return;
-		(void)upl_buf_add(&u->buf, gen, m->index, m->offset,
-		    m->payload, m->payload_len);
+		/* A batch left in the shadow log is read from there. */
+		if (m->payload_len > 0)
+			(void)upl_buf_add(&u->buf, gen, m->index, m->offset,
+			    m->payload, m->payload_len);
 		if (u->behind_ns == 0)
 			u->behind_ns = upl_now_ns();
 		kick(u);

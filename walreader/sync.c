@@ -76,8 +76,6 @@ on_append(void *arg, uint32_t index, uint64_t off, const uint8_t *buf,
 {
 	struct wr *w = arg;
 	w->wal_bytes_copied += len;
-	if (buf == NULL || len > MSG_MAX_PAYLOAD)
-		return; /* too big for one message: uploaders read the shadow */
 	struct msg m = {
 		.type = MSG_FRAMES,
 		.db_id = w->db_id,
@@ -88,6 +86,14 @@ on_append(void *arg, uint32_t index, uint64_t off, const uint8_t *buf,
 		.payload = buf,
 		.payload_len = (uint32_t)len,
 	};
+	if (buf == NULL || len > MSG_MAX_PAYLOAD) {
+		/* Too big for one message: uploaders read the shadow, but
+		 * now, not at their next tick. */
+		m.flags = MSG_F_IN_SHADOW;
+		m.payload = NULL;
+		m.payload_len = 0;
+		m.value = len;
+	}
 	fill_gen(&m, w->shadow.gen);
 	wr_send_all(w, &m);
 }

@@ -139,13 +139,23 @@ valid_msg(int i)
 		m.payload = (const uint8_t *)status;
 		m.payload_len = sizeof(status) - 1;
 		break;
+	case 7:
+		/* A batch too big for a message: in the shadow log only. */
+		m.type = MSG_FRAMES;
+		m.flags = MSG_F_IN_SHADOW;
+		m.index = 3;
+		m.page_size = 4096;
+		m.offset = 32 + 5 * (24 + 4096);
+		m.frame_count = 2000;
+		m.value = 2000u * (24 + 4096);
+		break;
 	default:
 		m.type = MSG_SHUTDOWN;
 		break;
 	}
 	return m;
 }
-#define NVALID 7
+#define NVALID 8
 
 static int
 msg_eq(const struct msg *a, const struct msg *b)
@@ -277,8 +287,8 @@ TEST(wire_layout)
 	char err[200];
 
 	ASSERT(b != NULL);
-	/* "PHSW", version 2, type 4 (ack), db 1, flags 1. */
-	static const uint8_t head[16] = { 'P', 'H', 'S', 'W', 2, 0, 4, 0, 1,
+	/* "PHSW", version 3, type 4 (ack), db 1, flags 1. */
+	static const uint8_t head[16] = { 'P', 'H', 'S', 'W', 3, 0, 4, 0, 1,
 		0, 0, 0, 1, 0, 0, 0 };
 	int ok = memcmp(b, head, 16) == 0 && memcmp(b + 16, gen1, 8) == 0 &&
 	    b[24] == 9 && b[32] == 32 && b[44] == 2 && b[48] == 42 &&
@@ -454,10 +464,12 @@ TEST(decode_header_rules)
 	}
 	b[0] ^= 1, raw_seal(b, len);
 	ASSERT_REJECT(b, len, "bad magic");
-	b[0] ^= 1, b[4] = 3, raw_seal(b, len);
-	ASSERT_REJECT(b, len, "version 3");
-	b[4] = 2, b[5] = 1, raw_seal(b, len);
-	ASSERT_REJECT(b, len, "version 258");
+	b[0] ^= 1, b[4] = 2, raw_seal(b, len);
+	ASSERT_REJECT(b, len, "version 2");
+	b[4] = 4, raw_seal(b, len);
+	ASSERT_REJECT(b, len, "version 4");
+	b[4] = 3, b[5] = 1, raw_seal(b, len);
+	ASSERT_REJECT(b, len, "version 259");
 	b[5] = 0, b[56] = 1, raw_seal(b, len);
 	ASSERT_REJECT(b, len, "reserved");
 	b[56] = 0, b[59] = 0x80, raw_seal(b, len);
@@ -546,6 +558,24 @@ TEST(decode_frames_rules)
 	fl = 24 + 4096;
 	m = frames_msg(framebuf, 4096, 1, 32);
 	m.offset = 32 + ((UINT64_MAX - 32) / fl) * fl;
+	REJECT_MSG(m, "overflows");
+	/* A batch left in the shadow log: value is its length, by the same
+	 * rules, and there is no payload. */
+	m = valid_msg(7);
+	m.payload = framebuf, m.payload_len = 32;
+	REJECT_MSG(m, "payload_len 32 with the in-shadow flag");
+	m = valid_msg(7);
+	m.value = 0;
+	REJECT_MSG(m, "frames: empty batch");
+	m = valid_msg(7);
+	m.value -= 4120;
+	REJECT_MSG(m, "frames: length 8235880 != 8240000");
+	m = valid_msg(7);
+	m.offset = 0;
+	REJECT_MSG(m, "frames: length 8240000 != 8240032");
+	m = valid_msg(7);
+	m.frame_count = 1, m.value = 4120;
+	m.offset = 32 + ((UINT64_MAX - 32) / 4120) * 4120;
 	REJECT_MSG(m, "overflows");
 	m = frames_msg(framebuf, 512, 1, 0);
 	m.flags = MSG_F_WANT_SNAPSHOT;
