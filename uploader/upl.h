@@ -345,6 +345,12 @@ struct s3client_stats;
 #define UPL_BACKOFF_MAX_NS (60 * 1000000000LL)
 #define UPL_STOP_TIMEOUT_S 10		/* final upload at SIGTERM */
 #define UPL_STOP_SETTLE_NS (500 * 1000000LL) /* look again before leaving */
+/* At start-up the walreader makes the first generation moments after the
+ * uploader's first look, and its notice can come before the uploader's
+ * socket is connected: look again this often, this many times, rather than
+ * a whole sync-interval later. */
+#define UPL_NOGEN_LOOK_MS 200
+#define UPL_NOGEN_LOOKS 50
 
 struct upl {
 	struct cfg *cfg;
@@ -385,6 +391,7 @@ struct upl {
 
 	bool snap_wanted;	/* upload the snapshot file with the next plan */
 	bool snap_asked;	/* asked the walreader, not answered yet */
+	unsigned nogen_looks;	/* quick looks for a first generation */
 	int64_t snap_asked_ns;	/* monotonic */
 	int64_t last_snap_ns;	/* wall clock of the newest snapshot upload */
 

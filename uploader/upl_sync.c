@@ -354,6 +354,12 @@ upl_sync(struct upl *u)
 	if (upl_plan_make(&u->view, &u->pos, u->snap_wanted, &u->plan) < 0)
 		fatal("cannot plan uploads");
 	note_state(u, &u->plan);
+	if (u->plan.status == UPL_PLAN_NO_GENERATION && !u->stopping &&
+	    u->nogen_looks < UPL_NOGEN_LOOKS) {
+		struct timeval tv = { .tv_usec = UPL_NOGEN_LOOK_MS * 1000 };
+		u->nogen_looks++;
+		event_add(u->kick, &tv);
+	}
 	if (u->plan.status == UPL_PLAN_NEED_SNAPSHOT ||
 	    u->plan.status == UPL_PLAN_STALLED)
 		ask_snapshot(u, now);
