@@ -416,6 +416,17 @@ shadow_unseal(struct shadow *s)
 	return 0;
 }
 
+/* Writes FRAMES, the WAL's bytes [BASE, TO), to the same offsets of the
+ * shadow; HEADER (the WAL's) first when they start the index. */
+static int
+put_frames(struct shadow *s, const uint8_t *header, const uint8_t *frames,
+    uint64_t base, uint64_t to)
+{
+	if (header != NULL && io_pwrite_full(s->fd, header, WAL_HDR, 0) < 0)
+		return -1;
+	return io_pwrite_full(s->fd, frames, (size_t)(to - base), (off_t)base);
+}
+
 /*
  * Copies the WAL's committed frames from FROM on (continuing from checksum
  * CK, no frame past LIMIT) into the shadow and fsyncs it, reading each byte
@@ -438,7 +449,8 @@ copy_committed(struct shadow *s, int wal, uint64_t from, uint64_t limit,
 	size_t fsz = sqlitewal_frame_size(s->page_size);
 	size_t hdr = with_header ? WAL_HDR : 0;
 	size_t cap = (COPY_BUF / fsz ? COPY_BUF / fsz : 1) * fsz;
-	uint8_t *buf = malloc(hdr + cap), *frames = buf + hdr;
+	uint8_t *buf = malloc(hdr + cap), *frames;
+	const uint8_t *header = with_header ? buf : NULL;
 	uint64_t base = from;	/* WAL offset of frames[0]; the shadow has
 				 * been written up to it */
 	size_t len = 0;		/* verified bytes at frames[0] */
@@ -447,6 +459,7 @@ copy_committed(struct shadow *s, int wal, uint64_t from, uint64_t limit,
 
 	if (buf == NULL)
 		return -1;
+	frames = buf + hdr;
 	hdr_parse(s->hdr, &h);
 	sqlitewal_verifier_resume(&v, &h, from, ck[0], ck[1]);
 	if (with_header)
@@ -457,10 +470,8 @@ copy_committed(struct shadow *s, int wal, uint64_t from, uint64_t limit,
 			 * buffer without a commit is written whole. */
 			uint64_t to = v.commit_end > base ? v.commit_end :
 			    base + len;
-			if ((base == from && with_header &&
-			    io_pwrite_full(s->fd, buf, WAL_HDR, 0) < 0) ||
-			    io_pwrite_full(s->fd, frames, (size_t)(to - base),
-			    (off_t)base) < 0)
+			if (put_frames(s, base == from ? header : NULL, frames,
+			    base, to) < 0)
 				goto fail;
 			len -= (size_t)(to - base);
 			memmove(frames, frames + (to - base), len);
@@ -483,10 +494,8 @@ copy_committed(struct shadow *s, int wal, uint64_t from, uint64_t limit,
 	}
 	end = v.commit_end;
 	if (end > base) {
-		if ((base == from && with_header &&
-		    io_pwrite_full(s->fd, buf, WAL_HDR, 0) < 0) ||
-		    io_pwrite_full(s->fd, frames, (size_t)(end - base),
-		    (off_t)base) < 0)
+		if (put_frames(s, base == from ? header : NULL, frames, base,
+		    end) < 0)
 			goto fail;
 	} else if (end < base) {
 		/* A big transaction's frames went out without their commit:
