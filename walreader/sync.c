@@ -69,6 +69,31 @@ fill_gen(struct msg *m, const char *gen)
 		(void)msg_gen_from_hex(gen, m->generation);
 }
 
+int64_t
+wr_notice_gap(int64_t shortest)
+{
+	if (shortest <= 0)
+		shortest = CFG_DEFAULT_SYNC_INTERVAL;
+	/* The uploaders' slack (upl_sync.c plan_gap): 100 ms, or half. */
+	return shortest - (shortest / 2 < NS_PER_SEC / 10 ? shortest / 2 :
+	    NS_PER_SEC / 10);
+}
+
+int64_t
+wr_notice_due(const struct wr *w)
+{
+	return w->notice_owed ? w->last_notice_ns + w->notice_gap_ns :
+	    INT64_MAX;
+}
+
+static void
+send_notice(struct wr *w, struct msg *m)
+{
+	w->notice_owed = false;
+	w->last_notice_ns = wr_now_ns();
+	wr_send_all(w, m);
+}
+
 /* Shadow append callback: a frame batch for every uploader. */
 static void
 on_append(void *arg, uint32_t index, uint64_t off, const uint8_t *buf,
@@ -86,16 +111,22 @@ on_append(void *arg, uint32_t index, uint64_t off, const uint8_t *buf,
 		.payload = buf,
 		.payload_len = (uint32_t)len,
 	};
-	if (buf == NULL || len > MSG_MAX_PAYLOAD) {
-		/* Too big for one message: uploaders read the shadow, but
-		 * now, not at their next tick. */
+	bool owe = wr_now_ns() - w->last_notice_ns < w->notice_gap_ns;
+	fill_gen(&m, w->shadow.gen);
+	if (buf == NULL || len > MSG_MAX_PAYLOAD || owe) {
+		/* Too big for one message, or owed: uploaders read the
+		 * shadow, told now or by a later notice. */
 		m.flags = MSG_F_IN_SHADOW;
 		m.payload = NULL;
 		m.payload_len = 0;
 		m.value = len;
 	}
-	fill_gen(&m, w->shadow.gen);
-	wr_send_all(w, &m);
+	if (owe) {
+		w->owed = m;
+		w->notice_owed = true;
+		return;
+	}
+	send_notice(w, &m);
 }
 
 /* ALL: every uploader uploads it, not only those that asked. */
@@ -140,6 +171,7 @@ new_generation(struct wr *w, const char *reason)
 	w->gen_started_ns = wr_now_ns();
 	w->have_snap = false;
 	w->cap_hit = false;
+	w->notice_owed = false; /* the old generation's: MSG_GENERATION says it */
 	/* Every replica starts the new generation from its snapshot, the
 	 * broken ones too. */
 	for (size_t i = 0; i < w->nreplicas; i++) {
@@ -627,6 +659,8 @@ wr_sync(struct wr *w)
 	}
 	trim(w);
 	enforce_cap(w);
+	if (w->notice_owed && wr_now_ns() >= wr_notice_due(w))
+		send_notice(w, &w->owed);
 report:
 	if (!w->ready_sent || wr_now_ns() - w->last_status_ns >= STATUS_EVERY_NS)
 		wr_send_status(w);

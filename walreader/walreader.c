@@ -198,7 +198,8 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	wr_sync(p->w);
 	p->last = wr_now_ns();
-	pacer_arm(p, p->last + p->interval);
+	int64_t due = wr_notice_due(p->w);
+	pacer_arm(p, due < p->last + p->interval ? due : p->last + p->interval);
 }
 
 /*
@@ -264,11 +265,17 @@ pacer_open(struct pacer *p, struct wr *w)
 	p->interval = w->db->monitor_interval > 0 ? w->db->monitor_interval :
 	    NS_PER_SEC;
 	p->gap = p->interval;
+	int64_t shortest = 0;
 	for (size_t i = 0; i < w->db->nreplicas; i++) {
 		int64_t si = w->db->replicas[i].sync_interval;
 		if (si > 0 && si < p->gap)
 			p->gap = si;
+		if (si <= 0)
+			si = CFG_DEFAULT_SYNC_INTERVAL;
+		if (shortest == 0 || si < shortest)
+			shortest = si;
 	}
+	w->notice_gap_ns = wr_notice_gap(shortest);
 	if ((p->timer = evtimer_new(w->base, on_timer, p)) == NULL)
 		fatalx("cannot start timer");
 	watch_open(p);

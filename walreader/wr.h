@@ -64,6 +64,16 @@ struct wr {
 	struct nnev *status;     /* PUSH to the supervisor */
 	bool ready_sent;
 	int64_t last_status_ns;
+	/* Frame batches are announced to the uploaders at most once per
+	 * notice gap (the shortest sync-interval less the uploaders' slack,
+	 * see wr_notice_gap). A batch copied sooner (a pass right after a
+	 * checkpoint) is owed: the next pass announces it, else a pass at
+	 * wr_notice_due. An uploader told sooner than its own gap would
+	 * defer its pass to the gap's end, and every later pass with it. */
+	int64_t notice_gap_ns;
+	int64_t last_notice_ns;
+	bool notice_owed;
+	struct msg owed;         /* header only: an in-shadow batch */
 	int64_t last_ckpt_ns;
 	int64_t gen_started_ns;  /* this process began the generation or
 				    opened it */
@@ -102,6 +112,11 @@ int64_t wr_now_ns(void);
  * pin is still on read lock 0 (dbconn_pin_on_lock0), as after each of
  * the walreader's checkpoints. */
 bool wr_sync_soon(struct wr *w);
+/* The least time between two frame notices, for replicas whose shortest
+ * sync-interval is SHORTEST (0: none set). */
+int64_t wr_notice_gap(int64_t shortest);
+/* When an owed frame notice is due; INT64_MAX when none is owed. */
+int64_t wr_notice_due(const struct wr *w);
 void wr_sync(struct wr *w);
 void wr_close(struct wr *w);
 
