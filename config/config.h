@@ -42,6 +42,18 @@
 #define CFG_DEFAULT_RETENTION (24 * 3600 * NS_PER_SEC)
 #define CFG_DEFAULT_RETENTION_CHECK_INTERVAL (3600 * NS_PER_SEC)
 #define CFG_DEFAULT_SYNC_INTERVAL (1 * NS_PER_SEC)
+/* The least time between two upload passes of a replica with SYNC_INTERVAL
+ * (0: the default): the interval less a little slack (100 ms, or half of
+ * it), so that a pass can follow each walreader sync as it arrives. The
+ * walreader paces its frame notices by the same gap. */
+static inline int64_t
+cfg_upload_gap(int64_t sync_interval)
+{
+	int64_t every = sync_interval > 0 ? sync_interval :
+	    CFG_DEFAULT_SYNC_INTERVAL;
+	return every - (every / 2 < NS_PER_SEC / 10 ? every / 2 :
+	    NS_PER_SEC / 10);
+}
 #define CFG_DEFAULT_SHADOW_MAX_SIZE (1024LL * 1024 * 1024) /* 1 GiB */
 #define CFG_DEFAULT_SNAPSHOT_WAL_BYTES (1024LL * 1024 * 1024) /* 1 GiB */
 #define CFG_DEFAULT_USER "walship"

@@ -290,11 +290,7 @@ note_state(struct upl *u, const struct upl_plan *p)
 static int64_t
 plan_gap(const struct upl *u)
 {
-	int64_t every = u->rep->sync_interval > 0 ? u->rep->sync_interval :
-	    CFG_DEFAULT_SYNC_INTERVAL;
-	int64_t slack = every / 2 < NS_PER_SEC / 10 ? every / 2 :
-	    NS_PER_SEC / 10;
-	return every - slack;
+	return cfg_upload_gap(u->rep->sync_interval);
 }
 
 static void

@@ -72,11 +72,7 @@ fill_gen(struct msg *m, const char *gen)
 int64_t
 wr_notice_gap(int64_t shortest)
 {
-	if (shortest <= 0)
-		shortest = CFG_DEFAULT_SYNC_INTERVAL;
-	/* The uploaders' slack (upl_sync.c plan_gap): 100 ms, or half. */
-	return shortest - (shortest / 2 < NS_PER_SEC / 10 ? shortest / 2 :
-	    NS_PER_SEC / 10);
+	return cfg_upload_gap(shortest);
 }
 
 int64_t
